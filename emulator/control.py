@@ -1,0 +1,309 @@
+"""The emulator's own control API under ``/_emulator``: reset, settings, faults, forced grant
+failures, minted tokens, counters, the authorize log and health. JSON in, JSON out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from emulator.app import Fault
+from emulator.identity.errors import AADError
+from emulator.identity.model import (
+    CONSUMERS_TENANT,
+    configured_delegated,
+    find_user,
+    parse_scopes,
+    store,
+)
+from emulator.routing import Request, Response, json_response, route
+
+if TYPE_CHECKING:
+    from emulator.app import Emulator
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _problem(status: int, message: str) -> Response:
+    return json_response({"error": "bad_request" if status == 400 else "not_found", "message": message}, status)
+
+
+def _body(req: Request) -> dict[str, Any]:
+    try:
+        data = req.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"The body is not JSON: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return data
+
+
+def _handles_bad_requests(fn: Any) -> Any:
+    def wrapper(emu: Emulator, req: Request) -> Response:
+        try:
+            return fn(emu, req)
+        except BadRequest as exc:
+            return _problem(400, str(exc))
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+
+
+@route("GET", "/_emulator/health")
+def health(emu: Emulator, req: Request) -> Response:
+    return json_response({"status": "ok", "base_url": emu.base_url, "now": emu.now(),
+                          "tenants": [t["id"] for t in emu.state["tenants"]]})
+
+
+@route("POST", "/_emulator/reset")
+@_handles_bad_requests
+def reset(emu: Emulator, req: Request) -> Response:
+    """Back to the seed; a JSON body replaces the seed (same shape as ``--seed``)."""
+    seed = _body(req) or None
+    if seed is not None and not (isinstance(seed.get("tenants"), list) and isinstance(seed.get("apps"), list)):
+        raise BadRequest("A seed needs 'tenants' and 'apps' lists.")
+    emu.reset(seed)
+    return json_response({"status": "reset", "tenants": [t["id"] for t in emu.state["tenants"]],
+                          "apps": [a["client_id"] for a in emu.state["apps"]]})
+
+
+def _settings(emu: Emulator) -> dict[str, Any]:
+    return {"auto_approve": emu.auto_approve, "strict_rotation": emu.strict_rotation,
+            "clock_offset_seconds": emu.clock_offset}
+
+
+@route("GET", "/_emulator/settings")
+def get_settings(emu: Emulator, req: Request) -> Response:
+    return json_response(_settings(emu))
+
+
+@route("POST", "/_emulator/settings")
+@_handles_bad_requests
+def set_settings(emu: Emulator, req: Request) -> Response:
+    data = _body(req)
+    unknown = set(data) - {"auto_approve", "strict_rotation", "clock_offset_seconds"}
+    if unknown:
+        raise BadRequest(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    with emu.lock:
+        for key in ("auto_approve", "strict_rotation"):
+            if key in data:
+                if not isinstance(data[key], bool):
+                    raise BadRequest(f"'{key}' must be true or false.")
+                setattr(emu, key, data[key])
+        if "clock_offset_seconds" in data:
+            value = data["clock_offset_seconds"]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise BadRequest("'clock_offset_seconds' must be a number.")
+            emu.clock_offset = float(value)
+        return json_response(_settings(emu))
+
+
+# -- faults ------------------------------------------------------------------------------------
+
+
+def _fault_json(f: Fault) -> dict[str, Any]:
+    return asdict(f)
+
+
+@route("POST", "/_emulator/faults")
+@_handles_bad_requests
+def add_fault(emu: Emulator, req: Request) -> Response:
+    """``{"kind": "status"|"latency"|"reset", "path": glob, "method", "status", "retry_after",
+    "latency_ms", "rate" | "count"}``; without rate or count the fault fires once."""
+    data = _body(req)
+    kind = data.get("kind")
+    if kind not in ("status", "latency", "reset"):
+        raise BadRequest("'kind' must be one of status, latency, reset.")
+    allowed = {"kind", "path", "method", "status", "retry_after", "latency_ms", "rate", "count"}
+    if set(data) - allowed:
+        raise BadRequest(f"Unknown fields: {', '.join(sorted(set(data) - allowed))}.")
+    if "rate" in data and "count" in data:
+        raise BadRequest("Give either 'rate' or 'count', not both.")
+    rate = data.get("rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 1):
+        raise BadRequest("'rate' must be a number in (0, 1].")
+    count = data.get("count", None if rate is not None else 1)
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise BadRequest("'count' must be a positive integer.")
+    status = data.get("status", 503)
+    if kind == "status" and (not isinstance(status, int) or not 400 <= status <= 599):
+        raise BadRequest("'status' must be an HTTP error status (400-599).")
+    retry_after = data.get("retry_after")
+    if retry_after is not None and (not isinstance(retry_after, int) or retry_after < 0):
+        raise BadRequest("'retry_after' must be a non-negative integer (seconds).")
+    latency = data.get("latency_ms", 0)
+    if kind == "latency" and (not isinstance(latency, int) or not 0 < latency <= 120_000):
+        raise BadRequest("'latency_ms' must be a positive integer up to 120000.")
+    path = data.get("path", "*")
+    method = str(data.get("method", "*")).upper()
+    if not isinstance(path, str) or not path:
+        raise BadRequest("'path' must be a glob such as /v1.0/users*.")
+    if path.startswith("/_emulator"):
+        raise BadRequest("Faults cannot target the control API.")
+    fault = Fault(kind=kind, path=path, method=method, status=status, retry_after=retry_after,
+                  latency_ms=latency, rate=rate, count=None if rate is not None else count)
+    with emu.lock:
+        emu.faults.append(fault)
+    return json_response(_fault_json(fault), 201)
+
+
+@route("GET", "/_emulator/faults")
+def list_faults(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        return json_response({"faults": [_fault_json(f) for f in emu.faults]})
+
+
+@route("DELETE", "/_emulator/faults")
+def clear_faults(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        removed = len(emu.faults)
+        emu.faults.clear()
+    return json_response({"removed": removed})
+
+
+@route("DELETE", "/_emulator/faults/{id}")
+def delete_fault(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        for f in emu.faults:
+            if f.id == req.params["id"]:
+                emu.faults.remove(f)
+                return json_response({"removed": 1})
+    return _problem(404, f"No fault with id {req.params['id']}.")
+
+
+# -- users: forced refresh-token failures and consent ------------------------------------------
+
+
+FORCED_CODES = (50173, 700082, 65001)
+
+
+@route("POST", "/_emulator/users/{user}/invalid-grant")
+@_handles_bad_requests
+def force_invalid_grant(emu: Emulator, req: Request) -> Response:
+    """Refresh tokens this user got so far fail with ``code`` (50173 revoked, 700082 expired,
+    65001 consent withdrawn); a new sign-in works again, as after a real revocation."""
+    data = _body(req)
+    code = data.get("code", 50173)
+    if code not in FORCED_CODES:
+        raise BadRequest(f"'code' must be one of {', '.join(map(str, FORCED_CODES))}.")
+    found = find_user(emu, req.params["user"])
+    if found is None:
+        return _problem(404, f"No user {req.params['user']}.")
+    _, user = found
+    with emu.lock:
+        store(emu).invalid_grant[user["id"]] = {"code": code, "since": emu.now()}
+    return json_response({"user": user["id"], "code": code})
+
+
+@route("DELETE", "/_emulator/users/{user}/invalid-grant")
+def clear_invalid_grant(emu: Emulator, req: Request) -> Response:
+    found = find_user(emu, req.params["user"])
+    if found is None:
+        return _problem(404, f"No user {req.params['user']}.")
+    with emu.lock:
+        removed = store(emu).invalid_grant.pop(found[1]["id"], None) is not None
+    return json_response({"user": found[1]["id"], "removed": removed})
+
+
+@route("DELETE", "/_emulator/users/{user}/consent")
+def withdraw_consent(emu: Emulator, req: Request) -> Response:
+    """Withdraw the consent this user gave (all apps); tenant-wide admin consent stays."""
+    found = find_user(emu, req.params["user"])
+    if found is None:
+        return _problem(404, f"No user {req.params['user']}.")
+    tenant, user = found
+    withdrawn: dict[str, list[str]] = {}
+    with emu.lock:
+        for app in emu.state["apps"]:
+            mine = ((app.get("delegated_user_consent") or {}).get(tenant["id"]) or {}).pop(user["id"], None)
+            if mine:
+                withdrawn[app["client_id"]] = mine
+    return json_response({"user": user["id"], "withdrawn": withdrawn})
+
+
+# -- tokens for scripts ------------------------------------------------------------------------
+
+
+@route("POST", "/_emulator/tokens")
+@_handles_bad_requests
+def mint_token(emu: Emulator, req: Request) -> Response:
+    """``{"user": upn|id, "scopes": [...]}`` for a delegated token, or ``{"tenant": id|domain,
+    "roles": [...]}`` for an app-only one; ``client_id`` defaults to the first app."""
+    data = _body(req)
+    apps = emu.state["apps"]
+    client_id = data.get("client_id") or apps[0]["client_id"]
+    app = emu.app(client_id)
+    if app is None:
+        raise BadRequest(f"No app {client_id}.")
+    lifetime = data.get("lifetime", 3599)
+    if not isinstance(lifetime, int) or lifetime < 1:
+        raise BadRequest("'lifetime' must be a positive integer (seconds).")
+    if data.get("user"):
+        found = find_user(emu, str(data["user"]))
+        if found is None:
+            raise BadRequest(f"No user {data['user']}.")
+        tenant, user = found
+        raw = data.get("scopes")
+        if raw is None:
+            scopes = configured_delegated(app)
+        else:
+            if isinstance(raw, str):
+                raw = raw.split()
+            try:
+                scopes = parse_scopes(app, " ".join(raw)).graph
+            except AADError as err:
+                raise BadRequest(err.describe_short()) from None
+        token, expires_in = emu.issue_access_token(tenant["id"], client_id, user=user, scopes=scopes,
+                                                   lifetime=lifetime)
+        return json_response({"token_type": "Bearer", "access_token": token, "expires_in": expires_in,
+                              "tenant_id": tenant["id"], "user_id": user["id"], "scope": " ".join(scopes)})
+    tenant = emu.tenant(str(data.get("tenant") or app["home_tenant"]))
+    if tenant is None or tenant["id"] == CONSUMERS_TENANT:
+        raise BadRequest(f"No tenant {data.get('tenant')}.")
+    roles = data.get("roles")
+    if roles is None:
+        roles = list((app.get("app_roles") or {}).get(tenant["id"], []))
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise BadRequest("'roles' must be a list of strings.")
+    token, expires_in = emu.issue_access_token(tenant["id"], client_id, roles=roles, lifetime=lifetime)
+    return json_response({"token_type": "Bearer", "access_token": token, "expires_in": expires_in,
+                          "tenant_id": tenant["id"], "roles": roles})
+
+
+# -- observation -------------------------------------------------------------------------------
+
+
+@route("GET", "/_emulator/counters")
+def counters(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        return json_response({"requests": dict(emu.requests), "grants": dict(emu.grants)})
+
+
+@route("DELETE", "/_emulator/counters")
+def clear_counters(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        emu.requests.clear()
+        emu.grants.clear()
+    return json_response({"status": "cleared"})
+
+
+@route("GET", "/_emulator/authorize-log")
+def authorize_log(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        return json_response({"requests": list(store(emu).authorize_log)})
+
+
+@route("DELETE", "/_emulator/authorize-log")
+def clear_authorize_log(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        store(emu).authorize_log.clear()
+    return json_response({"status": "cleared"})

@@ -92,6 +92,10 @@ def _fault_response(emu: Emulator, req: Request, status: int, retry_after: int |
             504: "The gateway timed out.",
         }.get(status, "Injected failure.")
         return graph_error(emu, req, status, code, msg, headers)
+    if not req.path.lower().startswith("/_emulator"):
+        from emulator.identity.errors import fault_error
+
+        return fault_error(emu, req, status, retry_after)  # Entra's JSON error shape
     return json_response(
         {"error": "temporarily_unavailable", "error_description": f"Injected HTTP {status}."}, status, headers
     )
