@@ -1,0 +1,378 @@
+"""Users: list (with OData), get, /me, create, update, delete, manager, directReports, memberOf."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from emulator.graph import odata
+from emulator.graph.api import GraphError, body_json, graph_route, no_content, ok, raw
+from emulator.graph.auth import (
+    DIRECTORY_DENIED,
+    MEMBER_OF_READ,
+    USER_SELF_READ,
+    USER_SELF_WRITE,
+    USER_WRITE_ROLES,
+    USERS_READ,
+    USERS_WRITE,
+    Caller,
+    Permission,
+    held_roles,
+)
+from emulator.seed import GLOBAL_ADMIN
+
+if TYPE_CHECKING:
+    from emulator.app import Emulator
+    from emulator.routing import Request, Response
+
+# The properties Graph returns when no $select is given.
+DEFAULT_PROPERTIES = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
+                      "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"]
+# Declared user properties this emulator knows; $select of anything else is a 400 like Graph's.
+KNOWN_PROPERTIES = set(DEFAULT_PROPERTIES) | {
+    "accountEnabled", "ageGroup", "city", "companyName", "country", "createdDateTime", "department",
+    "employeeId", "employeeType", "faxNumber", "imAddresses", "mailNickname", "otherMails",
+    "passwordPolicies", "passwordProfile", "postalCode", "proxyAddresses", "state", "streetAddress",
+    "usageLocation", "userType", "onPremisesSyncEnabled", "deletedDateTime", "hireDate", "aboutMe",
+}
+# Seed bookkeeping that is not part of the user resource and must never be serialized.
+INTERNAL = {"manager", "photo", "calendars", "passwordProfile"}
+WRITABLE = KNOWN_PROPERTIES - {"id", "createdDateTime", "deletedDateTime", "onPremisesSyncEnabled"}
+REQUIRED_ON_CREATE = ["accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"]
+FILTERABLE = {"id", "displayName", "givenName", "surname", "userPrincipalName", "mail", "mailNickname",
+              "jobTitle", "department", "officeLocation", "accountEnabled", "usageLocation", "employeeId",
+              "createdDateTime", "userType", "companyName", "country", "city"}
+SEARCHABLE = {"displayName", "givenName", "surname", "mail", "userPrincipalName", "mailNickname", "jobTitle",
+              "department"}
+
+
+def not_found(key: str) -> GraphError:
+    return GraphError(404, "Request_ResourceNotFound",
+                      f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.")
+
+
+def me_only_delegated() -> GraphError:
+    return GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+
+
+def target_user(emu: Emulator, req: Request, caller: Caller, missing: Any = not_found) -> dict[str, Any]:
+    """The user a ``/me/...`` or ``/users/{id}/...`` path names, within the caller's tenant only."""
+    key = req.params.get("id")
+    if key is None:
+        if caller.user is None:
+            raise me_only_delegated()
+        return caller.user
+    user = emu.user(caller.tenant, key)
+    if user is None:
+        raise missing(key)
+    return user
+
+
+def precheck(req: Request, caller: Caller, permission: Permission) -> None:
+    """Permission before existence, like Graph: a caller without rights learns nothing."""
+    key = req.params.get("id")
+    if key is None or caller.allowed(permission):
+        return
+    if caller.user is not None and key.lower() in (caller.user["id"], caller.user["userPrincipalName"].lower()):
+        return  # the caller names themself; the self rules decide
+    raise GraphError(403, *DIRECTORY_DENIED)
+
+
+def view(user: dict[str, Any], select: list[str] | None, odata_type: bool = False) -> dict[str, Any]:
+    fields = select or DEFAULT_PROPERTIES
+    out: dict[str, Any] = {"@odata.type": "#microsoft.graph.user"} if odata_type else {}
+    for f in fields:
+        out[f] = None if f in INTERNAL else user.get(f)
+    return out
+
+
+def require_read(caller: Caller, user: dict[str, Any]) -> None:
+    if caller.is_self(user) and caller.allowed(USER_SELF_READ):
+        return
+    caller.require(USERS_READ)
+
+
+def require_write(caller: Caller, user: dict[str, Any] | None) -> None:
+    """Writes to users: User.ReadWrite.All, and a delegated caller must be a user admin.
+
+    A User Administrator cannot modify a Global Administrator (a more privileged admin).
+    """
+    if user is not None and caller.is_self(user) and caller.allowed(USER_SELF_WRITE):
+        return
+    caller.require(USERS_WRITE)
+    caller.require_admin(USER_WRITE_ROLES)
+    if (user is not None and caller.delegated and GLOBAL_ADMIN not in caller.directory_roles()
+            and GLOBAL_ADMIN in held_roles(caller.tenant, user["id"])):
+        raise GraphError(403, *DIRECTORY_DENIED)
+
+
+# -- list -------------------------------------------------------------------------------------
+
+
+def _filter_rules(advanced: bool) -> odata.FilterRules:
+    return odata.FilterRules(
+        properties=FILTERABLE,
+        resource="User",
+        functions={"startswith", "endswith"},
+        advanced_only={"ne", "not", "endswith"},
+        advanced=advanced,
+        unknown_property=lambda name: GraphError(
+            400, "Request_BadRequest",
+            f"Property '{name}' does not exist as a declared property or extension property."),
+    )
+
+
+@graph_route("GET", "/users")
+def list_users(emu: Emulator, req: Request, caller: Caller) -> Response:
+    caller.require(USERS_READ)
+    select = odata.parse_select(req, KNOWN_PROPERTIES, "user")
+    consistency = odata.eventual(req)
+    count = odata.want_count(req)
+    search = req.query.get("$search")
+    if count and not consistency:
+        raise GraphError(400, "Request_BadRequest", "$count is not currently supported.")
+    if search is not None and not consistency:
+        raise GraphError(400, "Request_UnsupportedQuery",
+                         "Request with $search query parameter only works through MSGraph with a special "
+                         "request header: 'ConsistencyLevel: eventual'")
+    # Advanced query capabilities (ne, not, endswith, $filter with $orderby) need both the header
+    # and $count=true (or $search), exactly as the directory documents.
+    advanced = consistency and (count or search is not None)
+    predicate = odata.parse_filter(req.query.get("$filter"), _filter_rules(advanced))
+    order_fields = {"displayName", "userPrincipalName"}
+    if advanced:
+        order_fields |= {"mail", "givenName", "surname", "createdDateTime", "jobTitle", "department"}
+    order = odata.parse_orderby(req, order_fields)
+    if order and predicate is not None and not advanced:
+        raise GraphError(400, "Request_UnsupportedQuery", "Sorting not supported for current query.")
+    top = odata.parse_top(req, 100, 999)
+    users = caller.tenant["users"]
+    if predicate is not None:
+        users = [u for u in users if predicate(u)]
+    if search is not None:
+        matcher = odata.parse_search(search.strip(), SEARCHABLE)
+        users = [u for u in users if matcher(u)]
+    if order:
+        users = odata.sort_items(users, order)
+    chunk, link = odata.page_by_skiptoken(emu, req, users, top)
+    body: dict[str, Any] = {"@odata.context": odata.context("users", select)}
+    if count:
+        body["@odata.count"] = len(users)
+    if link:
+        body["@odata.nextLink"] = link
+    body["value"] = [view(u, select) for u in chunk]
+    return ok(req, body)
+
+
+@graph_route("GET", "/users/$count")
+def count_users(emu: Emulator, req: Request, caller: Caller) -> Response:
+    caller.require(USERS_READ)
+    if not odata.eventual(req):
+        raise GraphError(400, "Request_BadRequest", "$count is not currently supported.")
+    predicate = odata.parse_filter(req.query.get("$filter"), _filter_rules(True))
+    users = [u for u in caller.tenant["users"] if predicate is None or predicate(u)]
+    return raw(req, str(len(users)).encode(), "text/plain")
+
+
+# -- one user ---------------------------------------------------------------------------------
+
+
+@graph_route("GET", "/me", "/users/{id}")
+def get_user(emu: Emulator, req: Request, caller: Caller) -> Response:
+    precheck(req, caller, USERS_READ)
+    user = target_user(emu, req, caller)
+    require_read(caller, user)
+    select = odata.parse_select(req, KNOWN_PROPERTIES, "user")
+    body = {"@odata.context": odata.context("users", select) + "/$entity", **view(user, select)}
+    return ok(req, body)
+
+
+def _now_iso(emu: Emulator) -> str:
+    return datetime.fromtimestamp(emu.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_properties(body: dict[str, Any]) -> None:
+    for key in body:
+        if key.startswith("@odata"):
+            continue
+        if key not in KNOWN_PROPERTIES:
+            raise GraphError(400, "Request_BadRequest",
+                             f"Property '{key}' does not exist as a declared property or extension property.")
+        if key not in WRITABLE:
+            raise GraphError(400, "Request_BadRequest", f"Property '{key}' is read-only and cannot be set.")
+
+
+def _check_upn(emu: Emulator, tenant: dict[str, Any], upn: Any, exclude: str | None = None) -> str:
+    if not isinstance(upn, str) or upn.count("@") != 1 or not upn.split("@")[0]:
+        raise GraphError(400, "Request_BadRequest",
+                         "Invalid value specified for property 'userPrincipalName' of resource 'User'.")
+    domain = upn.split("@")[1].lower()
+    if domain not in (d.lower() for d in tenant["domains"]):
+        raise GraphError(400, "Request_BadRequest",
+                         "The domain portion of the userPrincipalName property is invalid. You must use one of "
+                         "the verified domain names in your organization.")
+    existing = emu.user(tenant, upn)
+    if existing is not None and existing["id"] != exclude:
+        raise GraphError(400, "Request_BadRequest",
+                         "Another object with the same value for property userPrincipalName already exists.")
+    return upn
+
+
+@graph_route("POST", "/users")
+def create_user(emu: Emulator, req: Request, caller: Caller) -> Response:
+    require_write(caller, None)
+    body = body_json(req)
+    _check_properties(body)
+    for prop in REQUIRED_ON_CREATE:
+        value = body.get(prop)
+        if value is None or value == "" or (prop == "passwordProfile" and not (
+                isinstance(value, dict) and value.get("password"))):
+            raise GraphError(400, "Request_BadRequest",
+                             f"Invalid value specified for property '{prop}' of resource 'User'.")
+    if not isinstance(body["accountEnabled"], bool):
+        raise GraphError(400, "Request_BadRequest",
+                         "Invalid value specified for property 'accountEnabled' of resource 'User'.")
+    tenant = caller.tenant
+    upn = _check_upn(emu, tenant, body["userPrincipalName"])
+    from emulator.graph.calendar import new_calendar
+
+    user: dict[str, Any] = {
+        "businessPhones": [], "givenName": None, "surname": None, "jobTitle": None, "mail": None,
+        "mobilePhone": None, "officeLocation": None, "preferredLanguage": None, "department": None,
+        "usageLocation": None, **body,
+        "id": str(uuid.uuid4()),
+        "userPrincipalName": upn,
+        "createdDateTime": _now_iso(emu),
+        "manager": None,
+        "photo": False,
+    }
+    user["calendars"] = [new_calendar(user, "Calendar", default=True)]
+    tenant["users"].append(user)
+    out = {"@odata.context": odata.context("users") + "/$entity", **view(user, None)}
+    return ok(req, out, 201, {"Location": f"{emu.base_url}/v1.0/users/{user['id']}"})
+
+
+@graph_route("PATCH", "/me", "/users/{id}")
+def update_user(emu: Emulator, req: Request, caller: Caller) -> Response:
+    precheck(req, caller, USERS_WRITE)
+    user = target_user(emu, req, caller)
+    require_write(caller, user)
+    body = body_json(req)
+    _check_properties(body)
+    if "userPrincipalName" in body:
+        _check_upn(emu, caller.tenant, body["userPrincipalName"], exclude=user["id"])
+    if "accountEnabled" in body and not isinstance(body["accountEnabled"], bool):
+        raise GraphError(400, "Request_BadRequest",
+                         "Invalid value specified for property 'accountEnabled' of resource 'User'.")
+    for key, value in body.items():
+        if not key.startswith("@odata"):
+            user[key] = value
+    return no_content(req)
+
+
+@graph_route("DELETE", "/users/{id}")
+def delete_user(emu: Emulator, req: Request, caller: Caller) -> Response:
+    caller.require(USERS_WRITE)
+    caller.require_admin(USER_WRITE_ROLES)
+    user = target_user(emu, req, caller)
+    require_write(caller, user)
+    tenant = caller.tenant
+    uid = user["id"]
+    tenant["users"] = [u for u in tenant["users"] if u["id"] != uid]
+    tenant["roleAssignments"] = [a for a in tenant["roleAssignments"] if a["principalId"] != uid]
+    for group in tenant["groups"]:
+        if uid in group["members"]:
+            group["members"] = [m for m in group["members"] if m != uid]
+    for other in tenant["users"]:
+        if other.get("manager") == uid:
+            other["manager"] = None
+    return no_content(req)
+
+
+# -- relationships ------------------------------------------------------------------------------
+
+
+@graph_route("GET", "/me/manager", "/users/{id}/manager")
+def get_manager(emu: Emulator, req: Request, caller: Caller) -> Response:
+    precheck(req, caller, USERS_READ)
+    user = target_user(emu, req, caller)
+    require_read(caller, user)
+    manager = emu.user(caller.tenant, user["manager"]) if user.get("manager") else None
+    if manager is None:
+        raise not_found("manager")
+    select = odata.parse_select(req, KNOWN_PROPERTIES, "user")
+    body = {"@odata.context": odata.context("directoryObjects") + "/$entity", **view(manager, select, True)}
+    return ok(req, body)
+
+
+@graph_route("PUT", "/me/manager/$ref", "/users/{id}/manager/$ref")
+def set_manager(emu: Emulator, req: Request, caller: Caller) -> Response:
+    user = target_user(emu, req, caller)
+    caller.require(USERS_WRITE)
+    caller.require_admin(USER_WRITE_ROLES)
+    ref = body_json(req).get("@odata.id")
+    if not isinstance(ref, str) or "/" not in ref:
+        raise GraphError(400, "Request_BadRequest", "Invalid value specified for property '@odata.id'.")
+    manager = emu.user(caller.tenant, ref.rstrip("/").rsplit("/", 1)[-1])
+    if manager is None:
+        raise not_found(ref.rstrip("/").rsplit("/", 1)[-1])
+    if manager["id"] == user["id"]:
+        raise GraphError(400, "Request_BadRequest", "A user cannot be their own manager.")
+    user["manager"] = manager["id"]
+    return no_content(req)
+
+
+@graph_route("DELETE", "/me/manager/$ref", "/users/{id}/manager/$ref")
+def remove_manager(emu: Emulator, req: Request, caller: Caller) -> Response:
+    user = target_user(emu, req, caller)
+    caller.require(USERS_WRITE)
+    caller.require_admin(USER_WRITE_ROLES)
+    if not user.get("manager"):
+        raise not_found("manager")
+    user["manager"] = None
+    return no_content(req)
+
+
+def _collection(emu: Emulator, req: Request, items: list[dict[str, Any]], fragment: str) -> Response:
+    top = odata.parse_top(req, 100, 999)
+    chunk, link = odata.page_by_skiptoken(emu, req, items, top)
+    body: dict[str, Any] = {"@odata.context": odata.context(fragment)}
+    if link:
+        body["@odata.nextLink"] = link
+    body["value"] = chunk
+    return ok(req, body)
+
+
+@graph_route("GET", "/me/directReports", "/users/{id}/directReports")
+def direct_reports(emu: Emulator, req: Request, caller: Caller) -> Response:
+    precheck(req, caller, USERS_READ)
+    user = target_user(emu, req, caller)
+    require_read(caller, user)
+    select = odata.parse_select(req, KNOWN_PROPERTIES, "user")
+    reports = [view(u, select, True) for u in caller.tenant["users"] if u.get("manager") == user["id"]]
+    return _collection(emu, req, reports, "directoryObjects")
+
+
+def member_of(tenant: dict[str, Any], user_id: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for group in tenant["groups"]:
+        if user_id in group["members"]:
+            out.append({"@odata.type": "#microsoft.graph.group", "id": group["id"],
+                        "displayName": group["displayName"], "description": group.get("description"),
+                        "mailNickname": group.get("mailNickname"), "mailEnabled": False,
+                        "securityEnabled": True, "groupTypes": []})
+    held = held_roles(tenant, user_id)
+    for role in tenant["directoryRoles"]:
+        if role["roleTemplateId"] in held:
+            out.append({"@odata.type": "#microsoft.graph.directoryRole", "deletedDateTime": None, **role})
+    return out
+
+
+@graph_route("GET", "/me/memberOf", "/users/{id}/memberOf")
+def list_member_of(emu: Emulator, req: Request, caller: Caller) -> Response:
+    precheck(req, caller, MEMBER_OF_READ)
+    user = target_user(emu, req, caller)
+    if not (caller.is_self(user) and caller.allowed(USER_SELF_READ)):
+        caller.require(MEMBER_OF_READ)
+    return _collection(emu, req, member_of(caller.tenant, user["id"]), "directoryObjects")

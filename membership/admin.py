@@ -1,0 +1,105 @@
+"""Admin: the single Microsoft settings page (with its sign-in modes) and members' accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from membership.forms import MicrosoftSettingsForm, SignInModeForm
+from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
+
+
+class SignInModeInline(admin.TabularInline):
+    model = SignInMode
+    form = SignInModeForm
+    extra = 0
+    fields = (
+        "name", "enabled", "override_default_scopes", "scopes", "callback_url", "logout_url", "failure_url", "role",
+    )
+
+
+@admin.register(MicrosoftSettings)
+class MicrosoftSettingsAdmin(admin.ModelAdmin):
+    form = MicrosoftSettingsForm
+    inlines = [SignInModeInline]
+    readonly_fields = ("redirect_uri", "secret_status")
+    fieldsets = (
+        (None, {"fields": ("enabled",)}),
+        (
+            "App registration",
+            {"fields": ("client_id", "client_secret", "secret_status", "client_secret_expires_on", "redirect_uri")},
+        ),
+        ("Who may sign in", {"fields": ("tenant", "allowed_tenant_ids", "default_role")}),
+        ("Permissions", {"fields": ("default_scopes", "app_tenant_id")}),
+        ("Pages", {"fields": ("callback_url", "logout_url", "failure_url")}),
+        ("Endpoints", {"classes": ("collapse",), "fields": ("authority_host", "graph_url")}),
+    )
+
+    @admin.display(description="Redirect URI to register")
+    def redirect_uri(self, obj: MicrosoftSettings) -> str:
+        request = getattr(self, "_request", None)
+        path = "/auth/microsoft/callback/"
+        uri = request.build_absolute_uri(path) if request else path
+        return format_html(
+            "<code>{}</code><br>Add it in the Azure portal → your app → Authentication → Web → Redirect URIs.",
+            uri,
+        )
+
+    @admin.display(description="Stored secret")
+    def secret_status(self, obj: MicrosoftSettings) -> str:
+        if not obj.pk or not obj.client_secret:
+            return "No secret stored."
+        warning = obj.secret_expiry_warning()
+        return f"Ends in {obj.secret_hint}." + (f" ⚠ {warning}" if warning else "")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not MicrosoftSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        # One row: open it directly.
+        obj = MicrosoftSettings.load()
+        return HttpResponseRedirect(reverse("admin:membership_microsoftsettings_change", args=[obj.pk]))
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        self._request = request
+        if request.method == "GET":
+            obj = self.get_object(request, object_id)
+            if obj is not None and (warning := obj.secret_expiry_warning()):
+                messages.warning(request, warning)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        for note in form.notes:
+            messages.info(request, note)
+        return super().save_form(request, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for f in formset.forms:
+            for note in getattr(f, "notes", []):
+                messages.info(request, note)
+        super().save_formset(request, form, formset, change)
+
+
+@admin.register(MicrosoftAccount)
+class MicrosoftAccountAdmin(admin.ModelAdmin):
+    list_display = ("username", "user", "tenant_id", "status", "last_refreshed_at")
+    list_filter = ("status", "tenant_id", "mode")
+    search_fields = ("username", "display_name", "object_id", "user__username", "user__email")
+    # Tokens are never shown: only their expiry.
+    fields = (
+        "user", "tenant_id", "object_id", "username", "display_name", "granted_scopes", "mode",
+        "access_token_expires_at", "last_refreshed_at", "status", "last_error", "created_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

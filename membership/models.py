@@ -1,0 +1,277 @@
+"""Microsoft sign-in configuration (one settings row, named sign-in modes) and members' links."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from membership.encryption import EncryptedTextField
+from membership.scopes import parse_scopes
+from membership.validators import (
+    TENANT_KEYWORDS,
+    split_tenant_ids,
+    validate_guid,
+    validate_guid_list,
+    validate_http_url,
+    validate_https_url,
+    validate_scopes,
+    validate_tenant,
+)
+
+SECRET_EXPIRY_WARNING = timedelta(days=30)
+
+
+class MicrosoftSettings(models.Model):
+    """The site's Microsoft Entra app registration and sign-in choices. Exactly one row (pk=1)."""
+
+    enabled = models.BooleanField(
+        "Sign in with Microsoft enabled",
+        default=False,
+        help_text="Off: the sign-in button is hidden and Graph functions answer MicrosoftAuthDisabled.",
+    )
+    client_id = models.CharField(
+        "Application (client) ID",
+        max_length=36,
+        blank=True,
+        validators=[validate_guid],
+        help_text="Azure portal → App registrations → your app → Overview → Application (client) ID.",
+    )
+    client_secret = EncryptedTextField(
+        "Client secret",
+        blank=True,
+        help_text="Azure portal → your app → Certificates & secrets → Client secrets → Value "
+        "(copy it when created; the portal shows it only once). Stored encrypted; never shown again.",
+    )
+    client_secret_expires_on = models.DateField(
+        "Client secret expires on",
+        null=True,
+        blank=True,
+        help_text="The “Expires” column next to the secret in Certificates & secrets. "
+        "The admin warns 30 days before.",
+    )
+    tenant = models.CharField(
+        "Tenant",
+        max_length=253,
+        default="organizations",
+        validators=[validate_tenant],
+        help_text="Who may sign in. Your Directory (tenant) ID or verified domain for a single-tenant app; "
+        "“organizations” (any work or school account), “common” (also personal accounts) or "
+        "“consumers” — must match “Supported account types” under Authentication in the Azure portal.",
+    )
+    allowed_tenant_ids = models.TextField(
+        "Allowed tenant IDs",
+        blank=True,
+        validators=[validate_guid_list],
+        help_text="With a multi-tenant value above, only these Directory (tenant) IDs may sign in. One per "
+        "line; empty allows every tenant.",
+    )
+    authority_host = models.CharField(
+        "Authority host",
+        max_length=200,
+        validators=[validate_https_url],
+        default="https://login.microsoftonline.com",
+        help_text="Azure portal → your app → Endpoints. Change only for a sovereign cloud (e.g. "
+        "https://login.microsoftonline.us) or the local emulator.",
+    )
+    graph_url = models.CharField(
+        "Microsoft Graph URL",
+        max_length=200,
+        validators=[validate_https_url],
+        default="https://graph.microsoft.com",
+        help_text="The Graph endpoint of your cloud (e.g. https://graph.microsoft.us), or the local emulator.",
+    )
+    default_scopes = models.TextField(
+        "Default scopes",
+        blank=True,
+        default="User.Read",
+        validators=[validate_scopes],
+        help_text="Delegated permissions members consent to at sign-in — Azure portal → your app → API "
+        "permissions. Separate with spaces, commas or new lines. openid, profile and offline_access "
+        "are always requested.",
+    )
+    app_tenant_id = models.CharField(
+        "App tenant ID",
+        max_length=36,
+        blank=True,
+        validators=[validate_guid],
+        help_text="Directory (tenant) ID whose data application-permission calls use (client "
+        "credentials). Azure portal → Microsoft Entra ID → Overview → Tenant ID.",
+    )
+    callback_url = models.CharField(
+        "After sign-in URL",
+        max_length=500,
+        blank=True,
+        validators=[validate_http_url],
+        help_text="Where members land after signing in (absolute URL). Empty: their account page. "
+        "Not the Redirect URI registered in Azure, which is shown below.",
+    )
+    logout_url = models.CharField(
+        "After sign-out URL",
+        max_length=500,
+        blank=True,
+        validators=[validate_http_url],
+        help_text="Where members land after signing out; register it as the Front-channel logout URL.",
+    )
+    failure_url = models.CharField(
+        "Failure URL",
+        max_length=500,
+        blank=True,
+        validators=[validate_http_url],
+        help_text="Where a failed sign-in goes, with ?f=<error code>. Empty: a page explaining the error.",
+    )
+    default_role = models.ForeignKey(
+        Group,
+        verbose_name="Default role",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Group given to members created by Microsoft sign-in.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Microsoft settings"
+        verbose_name_plural = "Microsoft settings"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="microsoft_settings_single_row")]
+
+    def __str__(self) -> str:
+        return "Microsoft settings"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.pk = 1
+        # GUIDs and domains are case-insensitive; store them one way so comparisons are plain.
+        self.client_id = self.client_id.strip().lower()
+        self.app_tenant_id = self.app_tenant_id.strip().lower()
+        self.tenant = self.tenant.strip().lower()
+        self.default_scopes = str(parse_scopes(self.default_scopes))
+        self.allowed_tenant_ids = "\n".join(self.allowed_tenants)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls) -> MicrosoftSettings:
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+    @property
+    def default_scope_list(self) -> list[str]:
+        return parse_scopes(self.default_scopes).scopes
+
+    @property
+    def allowed_tenants(self) -> list[str]:
+        return split_tenant_ids(self.allowed_tenant_ids)
+
+    @property
+    def is_multi_tenant(self) -> bool:
+        return self.tenant.lower() in TENANT_KEYWORDS
+
+    @property
+    def secret_hint(self) -> str:
+        return f"…{self.client_secret[-4:]}" if self.client_secret else ""
+
+    def secret_expiry_warning(self, today: date | None = None) -> str:
+        """A sentence when the client secret has expired or expires within 30 days."""
+        if not self.client_secret_expires_on:
+            return ""
+        today = today or timezone.localdate()
+        left = (self.client_secret_expires_on - today).days
+        if left < 0:
+            return (
+                f"The client secret expired on {self.client_secret_expires_on:%d %b %Y}: sign-in and Graph "
+                "calls fail. Create a new secret in the Azure portal and enter it here."
+            )
+        if left < SECRET_EXPIRY_WARNING.days:
+            return (
+                f"The client secret expires in {left} day{'s' if left != 1 else ''} "
+                f"({self.client_secret_expires_on:%d %b %Y}). Create a new secret in the Azure portal "
+                "and enter it here before then."
+            )
+        return ""
+
+
+class SignInMode(models.Model):
+    """A named sign-in variant (``?mode=dev``) with its own scopes and landing pages."""
+
+    settings = models.ForeignKey(MicrosoftSettings, on_delete=models.CASCADE, related_name="modes")
+    name = models.SlugField(
+        "Name",
+        max_length=50,
+        unique=True,
+        help_text="Used in the sign-in link: /auth/microsoft/login/?mode=<name>. Letters, digits, - and _.",
+    )
+    enabled = models.BooleanField(default=True)
+    override_default_scopes = models.BooleanField(
+        "Override default scopes",
+        default=False,
+        help_text="On: request only this mode's scopes. Off: the default scopes plus these.",
+    )
+    scopes = models.TextField(
+        "Scopes",
+        blank=True,
+        validators=[validate_scopes],
+        help_text="Delegated permissions (Azure portal → API permissions), separated by spaces, commas or new lines.",
+    )
+    callback_url = models.CharField("After sign-in URL", max_length=500, blank=True, validators=[validate_http_url])
+    logout_url = models.CharField("After sign-out URL", max_length=500, blank=True, validators=[validate_http_url])
+    failure_url = models.CharField("Failure URL", max_length=500, blank=True, validators=[validate_http_url])
+    role = models.ForeignKey(
+        Group,
+        verbose_name="Role",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Group given to members created through this mode (instead of the default role).",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "sign-in mode"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.scopes = str(parse_scopes(self.scopes))
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def scope_list(self) -> list[str]:
+        return parse_scopes(self.scopes).scopes
+
+
+class MicrosoftAccount(models.Model):
+    """A member's link to a Microsoft identity, with their tokens (encrypted)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        NEEDS_RECONSENT = "needs_reconsent", "Needs reconsent"
+        REVOKED = "revoked", "Revoked"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="microsoft_accounts")
+    tenant_id = models.CharField("Tenant ID (tid)", max_length=36)
+    object_id = models.CharField("Object ID (oid)", max_length=36)
+    username = models.CharField("User principal name", max_length=255, blank=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    granted_scopes = models.TextField(blank=True)
+    mode = models.CharField(max_length=50, blank=True)
+    access_token = EncryptedTextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "object_id"], name="unique_microsoft_identity")]
+        verbose_name = "Microsoft account"
+
+    def __str__(self) -> str:
+        return self.username or self.object_id

@@ -1,0 +1,99 @@
+"""Start-up configuration: keys, production checks, migrations, Celery's broker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(code_or_args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    ours = {"FIELD_ENCRYPTION_KEY", "SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"}
+    base = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith(("SECURE_", "SESSION_", "CSRF_"))}
+    base.update({"READ_DOT_ENV": "false", "DJANGO_SETTINGS_MODULE": "project.settings"})
+    base.update(env)
+    return subprocess.run([sys.executable, *code_or_args], cwd=ROOT, env=base, capture_output=True, text=True, timeout=120)
+
+
+def key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def test_a_missing_encryption_key_stops_start_up_with_how_to_make_one() -> None:
+    result = run(["manage.py", "check"], DEBUG="true")
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY is not set" in result.stderr
+    assert "Fernet.generate_key()" in result.stderr
+
+
+def test_a_malformed_encryption_key_names_the_bad_key() -> None:
+    result = run(["manage.py", "check"], DEBUG="true", FIELD_ENCRYPTION_KEY=f"{key()},not-a-key")
+    assert result.returncode != 0
+    assert "key #2 is not a valid Fernet key" in result.stderr
+
+
+def test_several_keys_are_accepted_first_one_encrypting() -> None:
+    first, second = key(), key()
+    result = run(
+        ["-c", "import django; django.setup(); from django.conf import settings; print(settings.FIELD_ENCRYPTION_KEY)"],
+        DEBUG="true", FIELD_ENCRYPTION_KEY=f" {first} , {second} ",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str([first, second])
+
+
+def test_production_needs_a_secret_key() -> None:
+    result = run(["manage.py", "check"], DEBUG="false", FIELD_ENCRYPTION_KEY=key())
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_secrets_can_come_from_files(tmp_path: Path) -> None:
+    (tmp_path / "key").write_text(key() + "\n")
+    result = run(["manage.py", "check"], DEBUG="true", FIELD_ENCRYPTION_KEY_FILE=str(tmp_path / "key"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings() -> None:
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DEBUG="false",
+        SECRET_KEY="k" + Fernet.generate_key().decode() + "-production-secret-value",
+        FIELD_ENCRYPTION_KEY=key(),
+        ALLOWED_HOSTS="members.example.org",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_debug_mode() -> None:
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], DEBUG="true", FIELD_ENCRYPTION_KEY=key())
+    assert result.returncode != 0
+
+
+@pytest.mark.django_db
+def test_migrations_match_the_models() -> None:
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "broker", "result_backend"),
+    [("", "filesystem://", "file://"), ("redis://127.0.0.1:6379/5", "redis://127.0.0.1:6379/5", "redis://127.0.0.1:6379/5")],
+)
+def test_celery_uses_redis_when_configured_and_the_filesystem_otherwise(
+    redis_url: str, broker: str, result_backend: str, tmp_path: Path
+) -> None:
+    code = "from project.celery import app; print(app.conf.broker_url); print(app.conf.result_backend)"
+    result = run(["-c", code], DEBUG="true", FIELD_ENCRYPTION_KEY=key(), REDIS_URL=redis_url, VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    got_broker, got_backend = result.stdout.split()
+    assert got_broker == broker
+    assert got_backend.startswith(result_backend)
