@@ -1,0 +1,58 @@
+"""OpenID discovery documents and signing keys."""
+
+from __future__ import annotations
+
+import msal
+import pytest
+
+
+def test_it_describes_a_tenant_with_its_guid_issuer_and_its_own_endpoints(emu, http):
+    tid = emu.info["tenant_id"]
+    doc = http.get(f"{emu.base_url}/{tid}/v2.0/.well-known/openid-configuration").json()
+    assert doc["issuer"] == f"{emu.base_url}/{tid}/v2.0"
+    for key in ("authorization_endpoint", "token_endpoint", "jwks_uri", "end_session_endpoint"):
+        assert doc[key].startswith(f"{emu.base_url}/{tid}/"), key
+    assert doc["token_endpoint"].endswith("/oauth2/v2.0/token")
+    assert "form_post" in doc["response_modes_supported"]
+    assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
+
+
+def test_it_resolves_a_verified_domain_to_the_tenant_guid(emu, http):
+    doc = http.get(f"{emu.base_url}/contoso.onmicrosoft.test/v2.0/.well-known/openid-configuration").json()
+    assert doc["issuer"] == f"{emu.base_url}/{emu.info['tenant_id']}/v2.0"
+    assert f"/{emu.info['tenant_id']}/oauth2/v2.0/authorize" in doc["authorization_endpoint"]
+
+
+@pytest.mark.parametrize("meta", ["common", "organizations"])
+def test_multi_tenant_endpoints_use_the_tenantid_placeholder_in_the_issuer(emu, http, meta):
+    doc = http.get(f"{emu.base_url}/{meta}/v2.0/.well-known/openid-configuration").json()
+    assert doc["issuer"] == f"{emu.base_url}/{{tenantid}}/v2.0"
+    assert doc["token_endpoint"] == f"{emu.base_url}/{meta}/oauth2/v2.0/token"
+
+
+def test_an_unknown_tenant_gets_aadsts90002_in_entras_error_shape(emu, http):
+    resp = http.get(f"{emu.base_url}/00000000-1111-2222-3333-444444444444/v2.0/.well-known/openid-configuration",
+                    headers={"client-request-id": "corr-123"})
+    assert resp.status_code == 400
+    body = resp.json()
+    assert body["error"] == "invalid_tenant"
+    assert body["error_codes"] == [90002]
+    assert body["error_description"].startswith("AADSTS90002: Tenant '00000000-1111-2222-3333-444444444444' not found.")
+    assert "\r\nTrace ID: " in body["error_description"]
+    assert body["correlation_id"] == "corr-123"
+    assert {"timestamp", "trace_id", "error_uri"} <= set(body)
+
+
+def test_the_keys_endpoint_publishes_the_signing_key(emu, http):
+    keys = http.get(f"{emu.base_url}/{emu.info['tenant_id']}/discovery/v2.0/keys").json()["keys"]
+    assert [k["kid"] for k in keys] == [emu.emulator.signer.kid]
+    assert keys[0]["kty"] == "RSA" and keys[0]["use"] == "sig" and "d" not in keys[0]
+    assert http.get(f"{emu.base_url}/nowhere.test/discovery/v2.0/keys").json()["error_codes"] == [90002]
+
+
+def test_msal_accepts_the_common_authority(emu, http):
+    app = msal.ConfidentialClientApplication(
+        emu.info["client_id"], client_credential=emu.info["client_secret"],
+        authority=f"{emu.base_url}/common", http_client=http, instance_discovery=False)
+    flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri="http://localhost:8000/auth/microsoft/callback/")
+    assert flow["auth_uri"].startswith(f"{emu.base_url}/common/oauth2/v2.0/authorize?")
