@@ -114,13 +114,12 @@ def occurrences(master: dict[str, Any], window_start: datetime, window_end: date
     range_start = date.fromisoformat(rng["startDate"])
     end_date = date.fromisoformat(rng["endDate"]) if rng["type"] == "endDate" else None
     limit = int(rng.get("numberOfOccurrences") or 0) if rng["type"] == "numbered" else None
-    count = 0
-    for examined, day in enumerate(_dates(recurrence["pattern"], range_start)):
-        if examined > _SAFETY or (end_date is not None and day > end_date) or (limit is not None and count >= limit):
+    for count, day in enumerate(_dates(recurrence["pattern"], range_start)):
+        # ``count`` occurrences precede this one: every generated date is an occurrence.
+        if count > _SAFETY or (end_date is not None and day > end_date) or (limit is not None and count >= limit):
             return
         start = datetime.combine(day, local_time).replace(tzinfo=tz).astimezone(UTC)
         if start >= window_end:
             return
-        count += 1
         if start + duration > window_start:
             yield start, start + duration
