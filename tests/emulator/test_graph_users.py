@@ -1,0 +1,352 @@
+"""Graph users: list with OData options, get, /me, create/update/delete rules, relationships, photos."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+import requests
+
+from emulator.server import RunningEmulator
+
+CONTOSO = "contoso.test"
+ADMIN_SCOPES = ("User.Read", "User.ReadWrite.All", "Directory.Read.All")
+
+
+def _token(emu: RunningEmulator, upn: str | None, scopes: tuple[str, ...] = (), roles: tuple[str, ...] = (),
+           domain: str = CONTOSO) -> str:
+    tenant = emu.emulator.tenant(domain)
+    assert tenant is not None
+    app = emu.info["client_id"]
+    if upn is None:
+        return emu.emulator.issue_access_token(tenant["id"], app, roles=list(roles))[0]
+    user = emu.emulator.user(tenant, upn)
+    assert user is not None
+    return emu.emulator.issue_access_token(tenant["id"], app, user=user, scopes=list(scopes))[0]
+
+
+def _call(http: requests.Session, emu: RunningEmulator, method: str, path: str, token: str,
+          json: Any = None, **headers: str) -> requests.Response:
+    url = path if path.startswith("https://") else f"{emu.base_url}/v1.0{path}"
+    return http.request(method, url, json=json, headers={"Authorization": f"Bearer {token}", **headers})
+
+
+def _reader(emu: RunningEmulator) -> str:
+    return _token(emu, None, roles=("User.Read.All",))
+
+
+def _names(resp: requests.Response) -> list[str]:
+    assert resp.status_code == 200, resp.text
+    return [u["displayName"] for u in resp.json()["value"]]
+
+
+def _error(resp: requests.Response, status: int, code: str) -> str:
+    assert resp.status_code == status, resp.text
+    assert resp.json()["error"]["code"] == code
+    return str(resp.json()["error"]["message"])
+
+
+# -- listing ------------------------------------------------------------------------------------
+
+
+def test_listing_users_returns_the_default_property_set_and_nothing_internal(emu: RunningEmulator, http: requests.Session) -> None:
+    resp = _call(http, emu, "GET", "/users", _reader(emu))
+    body = resp.json()
+    assert body["@odata.context"].endswith("$metadata#users")
+    assert len(body["value"]) == 13
+    assert set(body["value"][0]) == {"businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
+                                     "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"}
+    assert "@odata.nextLink" not in body
+
+
+def test_select_limits_the_properties_and_names_them_in_the_context(emu: RunningEmulator, http: requests.Session) -> None:
+    body = _call(http, emu, "GET", "/users?$select=displayName,department,accountEnabled", _reader(emu)).json()
+    assert body["@odata.context"].endswith("#users(displayName,department,accountEnabled)")
+    assert all(set(u) == {"displayName", "department", "accountEnabled"} for u in body["value"])
+    assert {"displayName": "Lee Gu", "department": "Engineering", "accountEnabled": True} in body["value"]
+
+
+def test_selecting_an_internal_or_unknown_property_never_leaks_seed_data(emu: RunningEmulator, http: requests.Session) -> None:
+    resp = _call(http, emu, "GET", "/users?$select=calendars", _reader(emu))
+    assert "Could not find a property named 'calendars'" in _error(resp, 400, "Request_BadRequest")
+    body = _call(http, emu, "GET", "/users/lee@contoso.test?$select=passwordProfile,id", _reader(emu)).json()
+    assert body["passwordProfile"] is None
+
+
+def test_top_pages_through_every_user_with_absolute_next_links(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    url = "/users?$top=5&$select=id"
+    pages, seen = 0, []
+    while url:
+        body = _call(http, emu, "GET", url, token).json()
+        pages += 1
+        seen += [u["id"] for u in body["value"]]
+        url = body.get("@odata.nextLink")
+        if url:
+            assert url.startswith(f"{emu.base_url}/v1.0/users?") and "$skiptoken=" in url and "$top=5" in url
+    assert pages == 3
+    assert len(seen) == 13 == len(set(seen))
+
+
+def test_top_above_999_and_a_forged_skiptoken_are_rejected(emu: RunningEmulator, http: requests.Session) -> None:
+    msg = _error(_call(http, emu, "GET", "/users?$top=1000", _reader(emu)), 400, "Request_UnsupportedQuery")
+    assert "between 1 and 999" in msg
+    _error(_call(http, emu, "GET", "/users?$skiptoken=garbage", _reader(emu)), 400, "Request_BadRequest")
+
+
+def test_filter_supports_eq_startswith_and_or_and_parentheses(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    assert _names(_call(http, emu, "GET", "/users?$filter=department eq 'engineering'", token)) == [
+        "Johanna Lorenz", "Lee Gu", "Lidia Holloway"]
+    assert _names(_call(http, emu, "GET", "/users?$filter=startswith(displayName,'L')", token)) == [
+        "Lee Gu", "Lidia Holloway", "Lynne Robbins"]
+    both = "/users?$filter=(startswith(givenName,'L') or startswith(givenName,'A')) and officeLocation eq 'Building 2'"
+    assert _names(_call(http, emu, "GET", both, token)) == ["Alex Wilber", "Lynne Robbins"]
+
+
+def test_filter_on_account_enabled_and_id_in_list(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    lee = emu.emulator.user(emu.emulator.tenant(CONTOSO), "lee@contoso.test")  # type: ignore[arg-type]
+    lee["accountEnabled"] = False  # type: ignore[index]
+    assert _names(_call(http, emu, "GET", "/users?$filter=accountEnabled eq false", token)) == ["Lee Gu"]
+    assert len(_names(_call(http, emu, "GET", "/users?$filter=accountEnabled eq true", token))) == 12
+    ids = ",".join(f"'{u['id']}'" for u in emu.emulator.tenant(CONTOSO)["users"][:2])  # type: ignore[index]
+    assert _names(_call(http, emu, "GET", f"/users?$filter=id in ({ids})", token)) == ["Adele Vance", "Megan Bowen"]
+
+
+def test_ne_and_endswith_need_an_advanced_query(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    _error(_call(http, emu, "GET", "/users?$filter=department ne 'Engineering'", token), 400, "Request_UnsupportedQuery")
+    advanced = _call(http, emu, "GET", "/users?$filter=department ne 'Engineering'&$count=true", token,
+                     ConsistencyLevel="eventual")
+    assert advanced.json()["@odata.count"] == 10 == len(advanced.json()["value"])
+    ends = _call(http, emu, "GET", "/users?$filter=endswith(mail,'@contoso.test')&$count=true", token,
+                 ConsistencyLevel="eventual")
+    assert ends.json()["@odata.count"] == 13
+
+
+def test_malformed_or_unsupported_filters_fail_like_graph(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    msg = _error(_call(http, emu, "GET", "/users?$filter=shoeSize eq 42", token), 400, "Request_BadRequest")
+    assert msg == "Property 'shoeSize' does not exist as a declared property or extension property."
+    _error(_call(http, emu, "GET", "/users?$filter=substringof('a',displayName)", token), 400, "Request_UnsupportedQuery")
+    _error(_call(http, emu, "GET", "/users?$filter=displayName eq", token), 400, "BadRequest")
+
+
+def test_orderby_sorts_ascending_and_descending(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    asc = _names(_call(http, emu, "GET", "/users?$orderby=displayName", token))
+    desc = _names(_call(http, emu, "GET", "/users?$orderby=userPrincipalName desc", token))
+    assert asc == sorted(asc) and asc[0] == "Adele Vance"
+    assert desc[0] == "Patti Fernandez" and desc[-1] == "Adele Vance"
+    _error(_call(http, emu, "GET", "/users?$orderby=jobTitle", token), 400, "Request_UnsupportedQuery")
+
+
+def test_filter_with_orderby_is_only_allowed_as_an_advanced_query(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    path = "/users?$filter=department eq 'Engineering'&$orderby=displayName desc"
+    msg = _error(_call(http, emu, "GET", path, token), 400, "Request_UnsupportedQuery")
+    assert msg == "Sorting not supported for current query."
+    ok = _call(http, emu, "GET", path + "&$count=true", token, ConsistencyLevel="eventual")
+    assert _names(ok) == ["Lidia Holloway", "Lee Gu", "Johanna Lorenz"]
+
+
+def test_search_and_count_require_the_eventual_consistency_header(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    msg = _error(_call(http, emu, "GET", '/users?$search="displayName:gu"', token), 400, "Request_UnsupportedQuery")
+    assert "ConsistencyLevel: eventual" in msg
+    assert _error(_call(http, emu, "GET", "/users?$count=true", token), 400,
+                  "Request_BadRequest") == "$count is not currently supported."
+    found = _call(http, emu, "GET", '/users?$search="displayName:gu"&$count=true', token, ConsistencyLevel="eventual")
+    assert _names(found) == ["Lee Gu"] and found.json()["@odata.count"] == 1
+    either = _call(http, emu, "GET", '/users?$search="displayName:ho" OR "mail:megan"', token, ConsistencyLevel="eventual")
+    assert sorted(_names(either)) == ["Lidia Holloway", "Megan Bowen"]
+
+
+def test_users_count_segment_returns_plain_text(emu: RunningEmulator, http: requests.Session) -> None:
+    resp = _call(http, emu, "GET", "/users/$count", _reader(emu), ConsistencyLevel="eventual")
+    assert resp.status_code == 200 and resp.text == "13"
+    assert resp.headers["content-type"].startswith("text/plain")
+
+
+def test_listing_users_needs_a_directory_read_permission(emu: RunningEmulator, http: requests.Session) -> None:
+    only_me = _token(emu, "lee@contoso.test", ("User.Read",))
+    msg = _error(_call(http, emu, "GET", "/users", only_me), 403, "Authorization_RequestDenied")
+    assert msg == "Insufficient privileges to complete the operation."
+    basic = _token(emu, "lee@contoso.test", ("User.ReadBasic.All",))
+    assert _call(http, emu, "GET", "/users", basic).status_code == 200
+    app_without = _token(emu, None, roles=("Calendars.Read",))
+    _error(_call(http, emu, "GET", "/users", app_without), 403, "Authorization_RequestDenied")
+
+
+# -- one user -------------------------------------------------------------------------------------
+
+
+def test_a_user_is_found_by_id_or_principal_name(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    by_upn = _call(http, emu, "GET", "/users/LEE@contoso.test", token).json()
+    by_id = _call(http, emu, "GET", f"/users/{by_upn['id']}", token).json()
+    assert by_upn == by_id
+    assert by_id["@odata.context"].endswith("#users/$entity") and by_id["jobTitle"] == "Director of Engineering"
+
+
+def test_an_unknown_user_is_a_404_with_graphs_message(emu: RunningEmulator, http: requests.Session) -> None:
+    msg = _error(_call(http, emu, "GET", "/users/nobody@contoso.test", _reader(emu)), 404, "Request_ResourceNotFound")
+    assert msg == ("Resource 'nobody@contoso.test' does not exist or one of its queried reference-property "
+                   "objects are not present.")
+
+
+def test_me_returns_the_signed_in_user_with_user_read(emu: RunningEmulator, http: requests.Session) -> None:
+    body = _call(http, emu, "GET", "/me?$select=displayName,mail", _token(emu, "lidia@contoso.test", ("User.Read",))).json()
+    assert body["displayName"] == "Lidia Holloway" and body["mail"] == "lidia@contoso.test"
+    no_scope = _token(emu, "lidia@contoso.test", ("Calendars.Read",))
+    _error(_call(http, emu, "GET", "/me", no_scope), 403, "Authorization_RequestDenied")
+
+
+# -- writes ----------------------------------------------------------------------------------------
+
+NEW_USER = {"accountEnabled": True, "displayName": "Nina Newcomer", "mailNickname": "nina",
+            "userPrincipalName": "nina@contoso.test", "passwordProfile": {"password": "xWwvJ]6NMw+bWH-d",
+                                                                          "forceChangePasswordNextSignIn": True}}
+
+
+def test_a_user_administrator_creates_a_user_who_can_then_be_read(emu: RunningEmulator, http: requests.Session) -> None:
+    megan = _token(emu, "megan@contoso.test", ADMIN_SCOPES)
+    resp = _call(http, emu, "POST", "/users", megan, NEW_USER)
+    assert resp.status_code == 201, resp.text
+    created = resp.json()
+    assert created["userPrincipalName"] == "nina@contoso.test" and created["id"]
+    assert "passwordProfile" not in created
+    assert _call(http, emu, "GET", f"/users/{created['id']}", megan).json()["displayName"] == "Nina Newcomer"
+    assert len(_call(http, emu, "GET", "/users", megan).json()["value"]) == 14
+
+
+def test_creating_a_user_validates_required_fields_domain_and_uniqueness(emu: RunningEmulator, http: requests.Session) -> None:
+    adele = _token(emu, "adele@contoso.test", ADMIN_SCOPES)
+    missing = {k: v for k, v in NEW_USER.items() if k != "mailNickname"}
+    assert "mailNickname" in _error(_call(http, emu, "POST", "/users", adele, missing), 400, "Request_BadRequest")
+    duplicate = {**NEW_USER, "userPrincipalName": "lee@contoso.test"}
+    assert _error(_call(http, emu, "POST", "/users", adele, duplicate), 400, "Request_BadRequest") == (
+        "Another object with the same value for property userPrincipalName already exists.")
+    foreign = {**NEW_USER, "userPrincipalName": "nina@fabrikam.test"}
+    assert "domain portion" in _error(_call(http, emu, "POST", "/users", adele, foreign), 400, "Request_BadRequest")
+
+
+def test_a_delegated_caller_without_an_admin_role_cannot_write_users(emu: RunningEmulator, http: requests.Session) -> None:
+    lee = _token(emu, "lee@contoso.test", ADMIN_SCOPES)  # the scope alone is not enough
+    assert _error(_call(http, emu, "POST", "/users", lee, NEW_USER), 403, "Authorization_RequestDenied") == (
+        "Insufficient privileges to complete the operation.")
+    _error(_call(http, emu, "PATCH", "/users/alex@contoso.test", lee, {"jobTitle": "x"}), 403, "Authorization_RequestDenied")
+    _error(_call(http, emu, "DELETE", "/users/alex@contoso.test", lee), 403, "Authorization_RequestDenied")
+
+
+def test_an_admin_without_the_write_scope_cannot_write_users(emu: RunningEmulator, http: requests.Session) -> None:
+    adele = _token(emu, "adele@contoso.test", ("User.Read.All",))
+    _error(_call(http, emu, "POST", "/users", adele, NEW_USER), 403, "Authorization_RequestDenied")
+
+
+def test_a_user_administrator_cannot_modify_a_global_administrator(emu: RunningEmulator, http: requests.Session) -> None:
+    megan = _token(emu, "megan@contoso.test", ADMIN_SCOPES)
+    _error(_call(http, emu, "PATCH", "/users/adele@contoso.test", megan, {"jobTitle": "x"}), 403, "Authorization_RequestDenied")
+    assert _call(http, emu, "PATCH", "/users/alex@contoso.test", megan, {"jobTitle": "CMO"}).status_code == 204
+
+
+def test_an_app_with_user_readwrite_all_updates_and_deletes_users(emu: RunningEmulator, http: requests.Session) -> None:
+    app = _token(emu, None, roles=("User.ReadWrite.All",))
+    resp = _call(http, emu, "PATCH", "/users/alex@contoso.test", app, {"jobTitle": "CMO", "officeLocation": "B9"})
+    assert resp.status_code == 204 and resp.content == b"" and resp.headers["request-id"]
+    got = _call(http, emu, "GET", "/users/alex@contoso.test?$select=jobTitle,officeLocation", app).json()
+    assert (got["jobTitle"], got["officeLocation"]) == ("CMO", "B9")
+    assert _call(http, emu, "DELETE", "/users/alex@contoso.test", app).status_code == 204
+    _error(_call(http, emu, "GET", "/users/alex@contoso.test", app), 404, "Request_ResourceNotFound")
+    _error(_call(http, emu, "DELETE", "/users/alex@contoso.test", app), 404, "Request_ResourceNotFound")
+    reader = _token(emu, None, roles=("User.Read.All",))
+    _error(_call(http, emu, "PATCH", "/users/lee@contoso.test", reader, {"jobTitle": "x"}), 403, "Authorization_RequestDenied")
+
+
+def test_patch_rejects_unknown_and_read_only_properties(emu: RunningEmulator, http: requests.Session) -> None:
+    app = _token(emu, None, roles=("User.ReadWrite.All",))
+    _error(_call(http, emu, "PATCH", "/users/lee@contoso.test", app, {"shoeSize": 9}), 400, "Request_BadRequest")
+    _error(_call(http, emu, "PATCH", "/users/lee@contoso.test", app, {"id": "x"}), 400, "Request_BadRequest")
+    _error(_call(http, emu, "PATCH", "/users/lee@contoso.test", app, {"userPrincipalName": "adele@contoso.test"}),
+           400, "Request_BadRequest")
+
+
+def test_a_user_updates_their_own_profile_with_user_readwrite(emu: RunningEmulator, http: requests.Session) -> None:
+    lee = _token(emu, "lee@contoso.test", ("User.ReadWrite",))
+    assert _call(http, emu, "PATCH", "/me", lee, {"mobilePhone": "+1 555 0100"}).status_code == 204
+    assert _call(http, emu, "GET", "/me", lee).json()["mobilePhone"] == "+1 555 0100"
+
+
+# -- relationships -------------------------------------------------------------------------------
+
+
+def test_manager_and_direct_reports_follow_the_seeded_chain(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    manager = _call(http, emu, "GET", "/users/lidia@contoso.test/manager", token).json()
+    assert manager["displayName"] == "Lee Gu" and manager["@odata.type"] == "#microsoft.graph.user"
+    reports = _call(http, emu, "GET", "/users/lee@contoso.test/directReports", token).json()["value"]
+    assert sorted(r["displayName"] for r in reports) == ["Lidia Holloway", "Lynne Robbins", "Nestor Wilke"]
+    msg = _error(_call(http, emu, "GET", "/users/adele@contoso.test/manager", token), 404, "Request_ResourceNotFound")
+    assert msg.startswith("Resource 'manager' does not exist")
+
+
+def test_me_manager_works_for_the_signed_in_user(emu: RunningEmulator, http: requests.Session) -> None:
+    lidia = _token(emu, "lidia@contoso.test", ("User.Read",))
+    assert _call(http, emu, "GET", "/me/manager", lidia).json()["userPrincipalName"] == "lee@contoso.test"
+
+
+def test_an_admin_sets_a_manager_by_reference(emu: RunningEmulator, http: requests.Session) -> None:
+    app = _token(emu, None, roles=("User.ReadWrite.All",))
+    adele = _call(http, emu, "GET", "/users/adele@contoso.test", app).json()
+    ref = {"@odata.id": f"https://graph.microsoft.com/v1.0/users/{adele['id']}"}
+    assert _call(http, emu, "PUT", "/users/lidia@contoso.test/manager/$ref", app, ref).status_code == 204
+    assert _call(http, emu, "GET", "/users/lidia@contoso.test/manager", app).json()["id"] == adele["id"]
+
+
+def test_member_of_lists_groups_and_directory_roles_with_their_types(emu: RunningEmulator, http: requests.Session) -> None:
+    adele = _call(http, emu, "GET", "/me/memberOf", _token(emu, "adele@contoso.test", ("User.Read",))).json()["value"]
+    kinds = {(m["@odata.type"], m["displayName"]) for m in adele}
+    assert kinds == {("#microsoft.graph.group", "All Company"), ("#microsoft.graph.directoryRole", "Global Administrator")}
+    lee = _call(http, emu, "GET", "/users/lee@contoso.test/memberOf", _reader(emu)).json()["value"]
+    assert {m["displayName"] for m in lee} == {"Engineering", "All Company"}
+
+
+def test_reading_someone_elses_relationships_needs_directory_read(emu: RunningEmulator, http: requests.Session) -> None:
+    only_me = _token(emu, "lidia@contoso.test", ("User.Read",))
+    _error(_call(http, emu, "GET", "/users/lee@contoso.test/manager", only_me), 403, "Authorization_RequestDenied")
+    _error(_call(http, emu, "GET", "/users/lee@contoso.test/memberOf", only_me), 403, "Authorization_RequestDenied")
+
+
+# -- photos -------------------------------------------------------------------------------------
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    length = struct.unpack(">I", data[8:12])[0]
+    assert data[12:16] == b"IHDR"
+    assert zlib.crc32(data[12:16 + length]) & 0xFFFFFFFF == struct.unpack(">I", data[16 + length:20 + length])[0]
+    return struct.unpack(">II", data[16:24])
+
+
+def test_a_photo_has_metadata_and_valid_png_bytes_that_differ_per_user(emu: RunningEmulator, http: requests.Session) -> None:
+    lee = _token(emu, "lee@contoso.test", ("User.Read", "User.ReadBasic.All"))
+    meta = _call(http, emu, "GET", "/me/photo", lee).json()
+    assert meta["@odata.mediaContentType"] == "image/png"
+    mine = _call(http, emu, "GET", "/me/photo/$value", lee)
+    assert mine.headers["content-type"] == "image/png"
+    assert _png_size(mine.content) == (meta["width"], meta["height"])
+    theirs = _call(http, emu, "GET", "/users/adele@contoso.test/photo/$value", lee)
+    assert theirs.status_code == 200 and theirs.content != mine.content
+
+
+def test_a_user_without_a_photo_answers_image_not_found(emu: RunningEmulator, http: requests.Session) -> None:
+    lee = _token(emu, "lee@contoso.test", ("User.Read", "User.ReadBasic.All"))
+    _error(_call(http, emu, "GET", "/users/lynne@contoso.test/photo/$value", lee), 404, "ImageNotFound")
+    _error(_call(http, emu, "GET", "/users/lynne@contoso.test/photo", lee), 404, "ImageNotFound")
+
+
+def test_someone_elses_photo_needs_more_than_user_read(emu: RunningEmulator, http: requests.Session) -> None:
+    only_me = _token(emu, "lee@contoso.test", ("User.Read",))
+    _error(_call(http, emu, "GET", "/users/adele@contoso.test/photo/$value", only_me), 403, "Authorization_RequestDenied")
