@@ -1,11 +1,147 @@
+"""Thin views over membership.flows: sign-in, callback, logout, consent, the account page."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import logging
 
-from membership.models import MicrosoftSettings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from membership import flows
+from membership.accounts import disconnect
+from membership.failures import SignInFailure
+from membership.models import MicrosoftAccount, MicrosoftSettings
+from membership.scopes import ScopeError, parse_scopes
+
+log = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
     ms = MicrosoftSettings.objects.filter(pk=1).first()
     return render(request, "membership/home.html", {"microsoft_enabled": bool(ms and ms.enabled)})
+
+
+def signin(request: HttpRequest) -> HttpResponse:
+    """The sign-in page with the "Sign in with Microsoft" button."""
+    ms = MicrosoftSettings.objects.filter(pk=1).first()
+    next_url = flows.safe_next(request, request.GET.get("next"))
+    return render(request, "membership/signin.html", {
+        "microsoft_enabled": bool(ms and ms.enabled), "next": next_url, "mode": request.GET.get("mode", ""),
+    })
+
+
+def _failed(request: HttpRequest, failure: SignInFailure, mode: str | None = None) -> HttpResponse:
+    target = flows.failure_redirect(failure, mode)
+    if target:
+        return HttpResponseRedirect(target)
+    restart = reverse("membership:login") + (f"?mode={mode}" if mode else "")
+    return render(request, "membership/sign_in_failed.html", {
+        "failure": failure.failure, "detail": failure.detail, "restart": restart,
+        "admin_consent": reverse("membership:admin_consent"),
+    }, status=400)
+
+
+@never_cache
+@require_GET
+def login_view(request: HttpRequest) -> HttpResponse:
+    mode = request.GET.get("mode") or None
+    try:
+        url = flows.begin_sign_in(
+            request, mode_name=mode, next_url=request.GET.get("next"),
+            purpose="connect" if request.user.is_authenticated else "sign_in",
+            login_hint=request.GET.get("login_hint") or None,
+        )
+    except SignInFailure as failure:
+        return _failed(request, failure, mode)
+    return HttpResponseRedirect(url)
+
+
+@never_cache
+@csrf_exempt  # the authority posts here in form_post mode; state + PKCE protect the exchange
+@require_http_methods(["GET", "POST"])
+def callback(request: HttpRequest) -> HttpResponse:
+    params = (request.POST if request.method == "POST" else request.GET).dict()
+    if request.method == "POST" and not request.session.get(flows.SESSION_FLOWS) and not params.get("relayed"):
+        # A cross-site form_post arrives without the SameSite=Lax session cookie. Re-post it
+        # from our own origin once, so the browser sends the cookie holding the flow.
+        return render(request, "membership/form_post_relay.html", {"params": params})
+    params.pop("relayed", None)
+    try:
+        result = flows.complete_sign_in(request, params)
+    except SignInFailure as failure:
+        log.info("Sign-in failed: %s", failure.code)
+        return _failed(request, failure)
+    return HttpResponseRedirect(result.redirect_to)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    ms = MicrosoftSettings.objects.filter(pk=1).first()
+    signed_in_with_microsoft = bool(request.session.get(flows.SESSION_SIGNED_IN))
+    after = (ms.logout_url if ms else "") or request.build_absolute_uri(reverse("membership:home"))
+    end_session = flows.end_session_url(request, ms, after) if ms and signed_in_with_microsoft else None
+    logout(request)
+    return HttpResponseRedirect(end_session or after)
+
+
+@never_cache
+@login_required
+@require_GET
+def consent(request: HttpRequest) -> HttpResponse:
+    """Incremental consent: ask Microsoft for more scopes for the signed-in member's account."""
+    try:
+        wanted = parse_scopes(request.GET.get("scopes", "")).scopes
+    except ScopeError as exc:
+        return render(request, "membership/bad_request.html", {"message": str(exc)}, status=400)
+    account = request.user.microsoft_accounts.order_by("-last_refreshed_at").first()
+    try:
+        url = flows.begin_sign_in(
+            request, mode_name=account.mode if account else None, next_url=request.GET.get("next"),
+            extra_scopes=[*(account.granted_scopes.split() if account else []), *wanted],
+            purpose="consent", login_hint=account.username if account else None,
+        )
+    except SignInFailure as failure:
+        return _failed(request, failure)
+    return HttpResponseRedirect(url)
+
+
+@never_cache
+@require_GET
+def admin_consent(request: HttpRequest) -> HttpResponse:
+    try:
+        return HttpResponseRedirect(flows.admin_consent_url(request))
+    except SignInFailure as failure:
+        return _failed(request, failure)
+
+
+@never_cache
+@require_GET
+def admin_consent_done(request: HttpRequest) -> HttpResponse:
+    try:
+        tenant = flows.complete_admin_consent(request, request.GET.dict())
+    except SignInFailure as failure:
+        return _failed(request, failure)
+    return render(request, "membership/admin_consent_done.html", {"tenant": tenant})
+
+
+@never_cache
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    accounts = request.user.microsoft_accounts.order_by("username")
+    return render(request, "membership/account.html", {"accounts": accounts})
+
+
+@require_POST
+@login_required
+def disconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(MicrosoftAccount, pk=pk, user=request.user)
+    disconnect(account)
+    messages.success(request, f"Disconnected {account.username}. Its tokens were deleted.")
+    return redirect("membership:account")

@@ -155,7 +155,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/signin/"
+LOGIN_REDIRECT_URL = "/account/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,10 +1,15 @@
-"""Fixtures shared by every test package."""
+"""Fixtures shared by every test package: settings rows, the emulator, a scripted member."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
+from emulator.server import RunningEmulator, start
 from membership.models import MicrosoftSettings
+from tests.browser import MemberBrowser
 
 GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -12,7 +17,7 @@ CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 
 @pytest.fixture
 def ms_settings(db: None) -> MicrosoftSettings:
-    """A filled-in, enabled settings row."""
+    """A filled-in, enabled settings row (not connected to anything)."""
     obj = MicrosoftSettings(
         pk=1,
         enabled=True,
@@ -24,3 +29,52 @@ def ms_settings(db: None) -> MicrosoftSettings:
     )
     obj.save()
     return obj
+
+
+@pytest.fixture(scope="session")
+def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    running = start(state_dir=tmp_path_factory.mktemp("emulator"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server: RunningEmulator) -> RunningEmulator:
+    """The emulator, back to its seed for this test."""
+    emulator_server.emulator.reset()
+    return emulator_server
+
+
+@pytest.fixture
+def microsoft(transactional_db: None, emulator: RunningEmulator, settings: Any) -> MicrosoftSettings:
+    """Settings pointing at the emulator's seeded app and tenant, as `make demo` sets them."""
+    info = emulator.info
+    settings.MICROSOFT_CA_BUNDLE = info["ca_file"]
+    obj = MicrosoftSettings(
+        pk=1,
+        enabled=True,
+        client_id=info["client_id"],
+        client_secret=info["client_secret"],
+        tenant=info["tenant_id"],
+        authority_host=info["base_url"],
+        graph_url=info["base_url"],
+        default_scopes="User.Read Calendars.ReadWrite",
+        app_tenant_id=info["tenant_id"],
+    )
+    obj.save()
+    return obj
+
+
+@pytest.fixture
+def member(emulator: RunningEmulator) -> Iterator[MemberBrowser]:
+    browser = MemberBrowser(emulator.ca_file)
+    yield browser
+    browser.http.close()
+
+
+def seeded_user(emulator: RunningEmulator, nickname: str, tenant: int = 0) -> dict[str, Any]:
+    """A seeded user by first name, e.g. seeded_user(emulator, "lee")."""
+    for user in emulator.emulator.state["tenants"][tenant]["users"]:
+        if user["mailNickname"] == nickname:
+            return user
+    raise KeyError(nickname)

@@ -1,0 +1,127 @@
+"""Members' Microsoft accounts: finding or creating the member, storing tokens, re-consent."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+from django.utils import timezone
+
+from membership.failures import SignInFailure
+from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
+from membership.modes import find_mode, missing_scopes, resolve_scopes
+
+User = get_user_model()
+RESERVED = {"openid", "profile", "offline_access", "email"}
+
+
+def _free_username(wanted: str) -> str:
+    base = re.sub(r"[^\w.@+-]", "", wanted)[:140] or "member"
+    name, n = base, 1
+    while User.objects.filter(username__iexact=name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def _split_name(claims: dict[str, Any]) -> tuple[str, str]:
+    given, family = claims.get("given_name", ""), claims.get("family_name", "")
+    if not (given or family) and claims.get("name"):
+        given, _, family = str(claims["name"]).partition(" ")
+    return str(given)[:150], str(family)[:150]
+
+
+@transaction.atomic
+def link_member(
+    claims: dict[str, Any],
+    *,
+    ms: MicrosoftSettings,
+    mode: SignInMode | None,
+    connect_to: AbstractBaseUser | None = None,
+) -> MicrosoftAccount:
+    """The account for (tid, oid), creating the member on first sign-in — never matched by e-mail.
+
+    With ``connect_to`` (a signed-in member), the Microsoft identity is linked to that member; an
+    identity already linked to someone else is refused.
+    """
+    tid, oid = claims["tid"].lower(), claims["oid"].lower()
+    upn = str(claims.get("preferred_username") or claims.get("upn") or "")
+    display = str(claims.get("name") or upn)
+    account = MicrosoftAccount.objects.select_for_update().filter(tenant_id=tid, object_id=oid).first()
+    if account is not None:
+        if connect_to is not None and account.user_id != connect_to.pk:
+            raise SignInFailure("account_in_use", "identity linked to another member")
+        user = account.user
+    elif connect_to is not None:
+        user = connect_to
+        account = MicrosoftAccount(user=user, tenant_id=tid, object_id=oid)
+    else:
+        given, family = _split_name(claims)
+        email = str(claims.get("email") or "")
+        user = User.objects.create(
+            username=_free_username(upn or oid), first_name=given, last_name=family, email=email,
+        )
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        role: Group | None = (mode.role if mode else None) or ms.default_role
+        if role is not None:
+            user.groups.add(role)
+        account = MicrosoftAccount(user=user, tenant_id=tid, object_id=oid)
+    account.username = upn
+    account.display_name = display
+    account.mode = mode.name if mode else ""
+    return account
+
+
+def store_tokens(account: MicrosoftAccount, result: dict[str, Any]) -> None:
+    """Replace the stored tokens with a fresh token response (sign-in or refresh)."""
+    now = timezone.now()
+    account.access_token = result.get("access_token", "")
+    expires_in = int(result.get("expires_in") or 0)
+    account.access_token_expires_at = now + timedelta(seconds=expires_in) if account.access_token else None
+    if result.get("refresh_token"):
+        account.refresh_token = result["refresh_token"]
+    granted = [s for s in str(result.get("scope", "")).split() if s.lower() not in RESERVED]
+    if granted:
+        account.granted_scopes = " ".join(granted)
+    account.last_refreshed_at = now
+    account.status = MicrosoftAccount.Status.ACTIVE
+    account.last_error = ""
+    account.save()
+
+
+def disconnect(account: MicrosoftAccount) -> None:
+    """Forget the tokens; keep the (tid, oid) link so signing in again finds the same member."""
+    account.access_token = ""
+    account.refresh_token = ""
+    account.access_token_expires_at = None
+    account.granted_scopes = ""
+    account.status = MicrosoftAccount.Status.REVOKED
+    account.save()
+
+
+def required_scopes(ms: MicrosoftSettings, account: MicrosoftAccount) -> list[str]:
+    try:
+        mode = find_mode(account.mode)
+    except SignInFailure:
+        mode = None  # the mode was removed: the defaults apply
+    return resolve_scopes(ms, mode)
+
+
+def mark_accounts_needing_reconsent(ms: MicrosoftSettings) -> int:
+    """Accounts that lack a scope the settings now require become ``needs_reconsent``."""
+    changed = 0
+    active = MicrosoftAccount.objects.filter(status=MicrosoftAccount.Status.ACTIVE)
+    for account in active.only("id", "mode", "granted_scopes", "status"):
+        lacking = missing_scopes(account.granted_scopes, required_scopes(ms, account))
+        if lacking:
+            MicrosoftAccount.objects.filter(pk=account.pk).update(
+                status=MicrosoftAccount.Status.NEEDS_RECONSENT,
+                last_error=f"The site now asks for {' '.join(lacking)}: reconnect to grant it.",
+            )
+            changed += 1
+    return changed

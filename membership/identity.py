@@ -1,0 +1,125 @@
+"""The MSAL application, OpenID discovery and id_token validation.
+
+msal (≥ 1.38) does not validate the id_token: no signature, issuer, audience or tenant check.
+``validate_id_token`` does all of them against the authority's published keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+import msal
+from django.core.cache import cache
+
+from membership.failures import SignInFailure
+from membership.http import TIMEOUT, microsoft_session
+from membership.models import MicrosoftSettings
+
+MICROSOFT_AUTHORITY_HOSTS = frozenset({
+    "login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "sts.windows.net",
+    "login.microsoftonline.us", "login.chinacloudapi.cn", "login.partner.microsoftonline.cn",
+})
+DISCOVERY_TTL = 24 * 3600
+LEEWAY = 120  # seconds of clock skew tolerated on exp / nbf
+
+_apps: dict[tuple[Any, ...], msal.ConfidentialClientApplication] = {}
+_apps_lock = threading.Lock()
+_http_cache: dict[Any, Any] = {}  # MSAL's discovery cache, shared by every app in this process
+
+
+def authority_url(ms: MicrosoftSettings, tenant: str | None = None) -> str:
+    return f"{ms.authority_host.rstrip('/')}/{tenant or ms.tenant}"
+
+
+def is_microsoft_host(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in MICROSOFT_AUTHORITY_HOSTS
+
+
+def msal_app(ms: MicrosoftSettings, tenant: str | None = None) -> msal.ConfidentialClientApplication:
+    """The MSAL app for the current settings; rebuilt when the settings (or tenant) change."""
+    authority = authority_url(ms, tenant)
+    key = (ms.client_id, hashlib.sha256(ms.client_secret.encode()).hexdigest(), authority, ms.updated_at)
+    with _apps_lock:
+        app = _apps.get(key)
+        if app is None:
+            _apps.clear()  # settings changed: drop the old ones
+            app = msal.ConfidentialClientApplication(
+                ms.client_id,
+                client_credential=ms.client_secret,
+                authority=authority,
+                http_client=microsoft_session(),
+                instance_discovery=is_microsoft_host(authority),
+                http_cache=_http_cache,
+                timeout=TIMEOUT[1],
+            )
+            _apps[key] = app
+        return app
+
+
+def discovery(ms: MicrosoftSettings, tenant: str | None = None) -> dict[str, Any]:
+    """The authority's OpenID configuration, cached for a day in the shared cache."""
+    url = f"{authority_url(ms, tenant)}/v2.0/.well-known/openid-configuration"
+    key = "ms:oidc:" + hashlib.sha256(url.encode()).hexdigest()
+    doc = cache.get(key)
+    if doc is None:
+        response = microsoft_session().get(url, timeout=TIMEOUT)
+        if response.status_code >= 400:
+            raise SignInFailure("tenant_not_found", f"discovery HTTP {response.status_code}")
+        doc = response.json()
+        cache.set(key, doc, DISCOVERY_TTL)
+    return doc
+
+
+def _signing_keys(jwks_uri: str, *, refresh: bool = False) -> dict[str, Any]:
+    key = "ms:jwks:" + hashlib.sha256(jwks_uri.encode()).hexdigest()
+    jwks = None if refresh else cache.get(key)
+    if jwks is None:
+        response = microsoft_session().get(jwks_uri, timeout=TIMEOUT)
+        response.raise_for_status()
+        jwks = response.json()
+        cache.set(key, jwks, DISCOVERY_TTL)
+    return jwks
+
+
+def _public_key(jwks_uri: str, kid: str) -> Any:
+    for refresh in (False, True):  # an unknown kid means Microsoft rolled its keys: refetch once
+        for jwk in _signing_keys(jwks_uri, refresh=refresh).get("keys", []):
+            if jwk.get("kid") == kid:
+                return jwt.PyJWK(jwk, algorithm="RS256").key
+    raise SignInFailure("user_profile_failed", "id_token signed by an unknown key")
+
+
+def nonce_hash(nonce: str) -> str:
+    """What MSAL sends as the nonce parameter, and so what the id_token must carry."""
+    return hashlib.sha256(nonce.encode("ascii")).hexdigest()
+
+
+def validate_id_token(ms: MicrosoftSettings, id_token: str, *, nonce: str) -> dict[str, Any]:
+    """Verify signature, issuer, audience, lifetime, nonce and tenant; return the claims."""
+    doc = discovery(ms)
+    try:
+        header = jwt.get_unverified_header(id_token)
+        if header.get("alg") != "RS256":
+            raise SignInFailure("user_profile_failed", "id_token not RS256")
+        key = _public_key(doc["jwks_uri"], header.get("kid", ""))
+        claims = jwt.decode(
+            id_token, key, algorithms=["RS256"], audience=ms.client_id, leeway=LEEWAY,
+            options={"require": ["iss", "aud", "exp", "iat", "tid", "oid", "nonce"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise SignInFailure("user_profile_failed", type(exc).__name__) from None
+    expected_issuer = doc["issuer"].replace("{tenantid}", claims["tid"])
+    if claims["iss"] != expected_issuer:
+        raise SignInFailure("user_profile_failed", "issuer mismatch")
+    if claims["nonce"] != nonce_hash(nonce):
+        raise SignInFailure("user_profile_failed", "nonce mismatch")
+    if ms.allowed_tenants and claims["tid"].lower() not in ms.allowed_tenants:
+        raise SignInFailure("tenant_not_allowed", "tid not in allow-list")
+    if claims.get("iat", 0) > time.time() + LEEWAY:
+        raise SignInFailure("user_profile_failed", "issued in the future")
+    return claims
