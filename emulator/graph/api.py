@@ -9,7 +9,6 @@ or error, carries ``request-id`` and echoes ``client-request-id`` like the real 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -84,16 +83,15 @@ def raw(req: Request, body: bytes, content_type: str) -> Response:
 
 def body_json(req: Request) -> dict[str, Any]:
     """The request body as a JSON object, or Graph's 400 for anything else."""
+    unreadable = ("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is "
+                  "of valid JSON format.")
     try:
         data = req.json()
     except (ValueError, UnicodeDecodeError) as exc:
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.") from exc
+        raise GraphError(400, "BadRequest", unreadable) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+        raise GraphError(400, "BadRequest", unreadable)
     return data
 
-
-def dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":")).encode()

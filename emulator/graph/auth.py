@@ -42,7 +42,8 @@ USERS_READ = perm("User.ReadBasic.All User.Read.All User.ReadWrite.All Directory
 USERS_WRITE = perm("User.ReadWrite.All Directory.ReadWrite.All", "User.ReadWrite.All Directory.ReadWrite.All")
 MEMBER_OF_READ = perm("User.Read.All User.ReadBasic.All GroupMember.Read.All Directory.Read.All "
                       "Directory.ReadWrite.All User.ReadWrite.All",
-                      "User.Read.All GroupMember.Read.All Directory.Read.All Directory.ReadWrite.All User.ReadWrite.All")
+                      "User.Read.All GroupMember.Read.All Directory.Read.All Directory.ReadWrite.All "
+                      "User.ReadWrite.All")
 PHOTO_READ = perm("User.ReadBasic.All User.Read.All User.ReadWrite.All ProfilePhoto.Read.All Directory.Read.All",
                   "User.Read.All User.ReadWrite.All ProfilePhoto.Read.All Directory.Read.All")
 ROLES_READ = perm("RoleManagement.Read.Directory RoleManagement.ReadWrite.Directory Directory.Read.All "
@@ -52,7 +53,8 @@ ROLES_READ = perm("RoleManagement.Read.Directory RoleManagement.ReadWrite.Direct
 ROLES_WRITE = perm("RoleManagement.ReadWrite.Directory", "RoleManagement.ReadWrite.Directory")
 CAL_OWN_READ = perm("Calendars.ReadBasic Calendars.Read Calendars.ReadWrite", "")
 CAL_OWN_WRITE = perm("Calendars.ReadWrite", "")
-CAL_OTHER_READ = perm("Calendars.Read.Shared Calendars.ReadWrite.Shared", "Calendars.ReadBasic.All Calendars.Read Calendars.ReadWrite")
+CAL_OTHER_READ = perm("Calendars.Read.Shared Calendars.ReadWrite.Shared",
+                      "Calendars.ReadBasic.All Calendars.Read Calendars.ReadWrite")
 CAL_OTHER_WRITE = perm("Calendars.ReadWrite.Shared", "Calendars.ReadWrite")
 SCHEDULE_READ = perm("Calendars.ReadBasic Calendars.Read Calendars.ReadWrite Calendars.Read.Shared",
                      "Calendars.ReadBasic.All Calendars.Read Calendars.ReadWrite")
@@ -156,5 +158,6 @@ def authenticate(emu: Emulator, req: Request) -> Caller:
     user = emu.user(tenant, str(claims.get("oid", "")))
     if user is None or not user.get("accountEnabled", True):
         # The account was deleted or disabled after the token was issued.
-        raise _unauthorized(emu, "Access token validation failure. The user or administrator has not consented or the account is disabled.")
+        raise _unauthorized(emu, "Access token validation failure. The user or administrator has not consented "
+                                 "or the account is disabled.")
     return Caller(tenant, claims, user, frozenset(str(claims.get("scp", "")).split()), frozenset())

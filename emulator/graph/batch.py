@@ -123,13 +123,15 @@ def batch(emu: Emulator, req: Request, caller: Caller) -> Response:
             ids = request_ids(req)
             results[rid] = {"id": rid, "status": 424, "headers": {"content-type": "application/json"},
                             "body": {"error": {"code": "FailedDependency",
-                                               "message": f"Request failed because it depends on request(s) {', '.join(failed)} that failed.",
+                                               "message": f"Request failed because it depends on request(s) "
+                                                          f"{', '.join(failed)} that failed.",
                                                "innerError": ids}}}
             continue
         sub = _sub_request(req, r)
         if sub.path.lower().rstrip("/") == "/v1.0/$batch":
             resp_entry = {"id": rid, "status": 400, "headers": {"content-type": "application/json"},
-                          "body": {"error": {"code": "BadRequest", "message": "Nested batch requests are not supported."}}}
+                          "body": {"error": {"code": "BadRequest",
+                                             "message": "Nested batch requests are not supported."}}}
             results[rid] = resp_entry
             continue
         results[rid] = _answer(rid, emu.handle(sub))

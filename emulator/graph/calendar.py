@@ -68,6 +68,9 @@ def _both(path: str) -> tuple[str, str]:
     return "/me" + path, "/users/{id}" + path
 
 
+_EVENT_PATHS = (*_both("/events/{eid}"), *_both("/calendars/{cid}/events/{eid}"), *_both("/calendar/events/{eid}"))
+
+
 def item_not_found() -> GraphError:
     return GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
 
@@ -319,7 +322,8 @@ def _list_events(emu: Emulator, req: Request, owner: dict[str, Any], items: list
     elif order_default:
         items = sorted(items, key=lambda ev: stored(ev["start"]))
     chunk, link = odata.page_by_skip(emu, req, items, top)
-    body: dict[str, Any] = {"@odata.context": odata.context(f"users('{owner['userPrincipalName']}')/{fragment}", select)}
+    ctx = odata.context(f"users('{owner['userPrincipalName']}')/{fragment}", select)
+    body: dict[str, Any] = {"@odata.context": ctx}
     if link:
         body["@odata.nextLink"] = link
     body["value"] = [event_view(ev, select, tz) for ev in chunk]
@@ -347,9 +351,11 @@ def _window(req: Request) -> tuple[datetime, datetime]:
         end = odata.parse_datetime(q["enddatetime"])
     except ValueError as exc:
         raise GraphError(400, "ErrorInvalidParameter",
-                         "The value of the parameter 'StartDateTime' or 'EndDateTime' is not a valid date-time.") from exc
+                         "The value of the parameter 'StartDateTime' or 'EndDateTime' is not a valid "
+                         "date-time.") from exc
     if end <= start:
-        raise GraphError(400, "ErrorInvalidParameter", "The parameter 'EndDateTime' must be later than 'StartDateTime'.")
+        raise GraphError(400, "ErrorInvalidParameter",
+                         "The parameter 'EndDateTime' must be later than 'StartDateTime'.")
     return start, end
 
 
@@ -361,7 +367,7 @@ def calendar_view_list(emu: Emulator, req: Request, caller: Caller) -> Response:
     return _list_events(emu, req, owner, expand(c["events"], start, end), "calendarView", order_default=True)
 
 
-@graph_route("GET", *_both("/events/{eid}"), *_both("/calendars/{cid}/events/{eid}"), *_both("/calendar/events/{eid}"))
+@graph_route("GET", *_EVENT_PATHS)
 def get_event(emu: Emulator, req: Request, caller: Caller) -> Response:
     owner = mailbox(emu, req, caller, write=False)
     _, ev, key = find_event(owner, req.params["eid"])
@@ -395,7 +401,8 @@ _TAGS = re.compile(r"<[^>]+>")
 
 def _body_preview(body: Any) -> str:
     content = str(body.get("content") or "") if isinstance(body, dict) else ""
-    text = _TAGS.sub(" ", content) if isinstance(body, dict) and str(body.get("contentType", "")).lower() == "html" else content
+    is_html = isinstance(body, dict) and str(body.get("contentType", "")).lower() == "html"
+    text = _TAGS.sub(" ", content) if is_html else content
     return " ".join(text.split())[:255]
 
 
@@ -405,7 +412,8 @@ def _attendee(a: Any) -> dict[str, Any]:
     kind = a.get("type", "required")
     if kind not in ("required", "optional", "resource"):
         raise GraphError(400, "ErrorInvalidRequest", f"Invalid attendee type '{kind}'.")
-    email = {"name": a["emailAddress"].get("name") or a["emailAddress"]["address"], "address": a["emailAddress"]["address"]}
+    address = a["emailAddress"]["address"]
+    email = {"name": a["emailAddress"].get("name") or address, "address": address}
     return {"type": kind, "status": a.get("status") or {"response": "none", "time": NULL_TIME}, "emailAddress": email}
 
 
@@ -423,12 +431,14 @@ def _apply(emu: Emulator, ev: dict[str, Any], body: dict[str, Any], creating: bo
     start = to_utc(body["start"], "start") if "start" in body else (stored(ev["start"]) if "start" in ev else None)
     end = to_utc(body["end"], "end") if "end" in body else (stored(ev["end"]) if "end" in ev else None)
     if start is None or end is None:
-        raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. The event needs a start and an end.")
+        raise GraphError(400, "ErrorInvalidRequest",
+                         "Your request can't be completed. The event needs a start and an end.")
     if end < start:
         raise GraphError(400, "ErrorInvalidRequest",
                          "Your request can't be completed. The end time of the event must be after its start time.")
     if "showAs" in body and body["showAs"] not in SHOW_AS:
-        raise GraphError(400, "RequestBodyRead", f"Cannot convert the literal '{body['showAs']}' to the expected type 'microsoft.graph.freeBusyStatus'.")
+        raise GraphError(400, "RequestBodyRead", f"Cannot convert the literal '{body['showAs']}' to the expected "
+                                                 "type 'microsoft.graph.freeBusyStatus'.")
     if body.get("recurrence") is not None:
         recurrence.validate(body["recurrence"])
     for key in WRITABLE - {"start", "end", "attendees", "location", "body"}:
@@ -446,7 +456,7 @@ def _apply(emu: Emulator, ev: dict[str, Any], body: dict[str, Any], creating: bo
         ev["bodyPreview"] = _body_preview(ev["body"])
     if "location" in body:
         loc = body["location"] if isinstance(body["location"], dict) else {}
-        ev["location"] = {"displayName": loc.get("displayName", ""), **{k: v for k, v in loc.items() if k != "displayName"}}
+        ev["location"] = {**loc, "displayName": loc.get("displayName", "")}
     if "attendees" in body:
         if not isinstance(body["attendees"], list):
             raise GraphError(400, "ErrorInvalidRequest", "attendees must be a list.")
@@ -529,7 +539,7 @@ def create_event(emu: Emulator, req: Request, caller: Caller) -> Response:
     return ok(req, {"@odata.context": context, **event_view(ev, None, tz)}, 201, headers)
 
 
-@graph_route("PATCH", *_both("/events/{eid}"), *_both("/calendars/{cid}/events/{eid}"), *_both("/calendar/events/{eid}"))
+@graph_route("PATCH", *_EVENT_PATHS)
 def update_event(emu: Emulator, req: Request, caller: Caller) -> Response:
     owner = mailbox(emu, req, caller, write=True)
     _, ev, key = find_event(owner, req.params["eid"])
@@ -576,7 +586,7 @@ def _remove(owner: dict[str, Any], cal: dict[str, Any], ev: dict[str, Any], key:
         cal["events"] = [e for e in cal["events"] if e is not ev]
 
 
-@graph_route("DELETE", *_both("/events/{eid}"), *_both("/calendars/{cid}/events/{eid}"), *_both("/calendar/events/{eid}"))
+@graph_route("DELETE", *_EVENT_PATHS)
 def delete_event(emu: Emulator, req: Request, caller: Caller) -> Response:
     owner = mailbox(emu, req, caller, write=True)
     cal, ev, key = find_event(owner, req.params["eid"])
@@ -600,7 +610,8 @@ def _respond(emu: Emulator, req: Request, caller: Caller, action: str) -> Respon
     body = body_json(req)
     if ev.get("isOrganizer"):
         raise GraphError(400, "ErrorInvalidRequest",
-                         "Your request can't be completed. You can't respond to this meeting because you're the meeting organizer.")
+                         "Your request can't be completed. You can't respond to this meeting because you're the "
+                         "meeting organizer.")
     if ev.get("isCancelled"):
         raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. The meeting has been canceled.")
     now = iso(datetime.fromtimestamp(emu.now(), UTC))

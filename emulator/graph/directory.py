@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 def _not_found(key: str) -> GraphError:
     return GraphError(404, "Request_ResourceNotFound",
-                      f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.")
+                      f"Resource '{key}' does not exist or one of its queried reference-property objects "
+                      "are not present.")
 
 
 @graph_route("GET", "/directoryRoles")
@@ -145,7 +146,8 @@ def create_role_assignment(emu: Emulator, req: Request, caller: Caller) -> Respo
     if any(a["principalId"] == principal_id and a["roleDefinitionId"] == definition_id
            for a in tenant["roleAssignments"]):
         raise GraphError(400, "Request_BadRequest",
-                         "A conflicting object with one or more of the specified property values is present in the directory.")
+                         "A conflicting object with one or more of the specified property values is present "
+                         "in the directory.")
     assignment = {"id": stable_id(tenant["id"], "assignment", principal_id, str(definition_id)),
                   "principalId": principal_id, "roleDefinitionId": definition_id, "directoryScopeId": scope}
     tenant["roleAssignments"].append(assignment)

@@ -103,7 +103,8 @@ def _dates(pattern: dict[str, Any], start: date) -> Iterator[date]:
             month = (month - 1) % 12 + 1
 
 
-def occurrences(master: dict[str, Any], window_start: datetime, window_end: datetime) -> Iterator[tuple[datetime, datetime]]:
+def occurrences(master: dict[str, Any], window_start: datetime,
+                window_end: datetime) -> Iterator[tuple[datetime, datetime]]:
     """(start, end) in UTC of each occurrence overlapping [window_start, window_end)."""
     recurrence = master["recurrence"]
     rng = recurrence["range"]

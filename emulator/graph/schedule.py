@@ -62,7 +62,8 @@ def get_schedule(emu: Emulator, req: Request, caller: Caller) -> Response:
     body = body_json(req)
     schedules = body.get("schedules")
     if not isinstance(schedules, list) or not schedules or not all(isinstance(s, str) for s in schedules):
-        raise GraphError(400, "ErrorInvalidParameter", "The parameter 'schedules' must be a non-empty list of SMTP addresses.")
+        raise GraphError(400, "ErrorInvalidParameter",
+                         "The parameter 'schedules' must be a non-empty list of SMTP addresses.")
     if len(schedules) > 100:
         raise GraphError(400, "ErrorInvalidParameter", "The number of schedules requested exceeds the limit of 100.")
     if "startTime" not in body or "endTime" not in body:
@@ -83,7 +84,8 @@ def get_schedule(emu: Emulator, req: Request, caller: Caller) -> Response:
         user = _by_address(caller.tenant, sid)
         if user is None:
             value.append({"scheduleId": sid, "availabilityView": "", "scheduleItems": [],
-                          "error": {"message": f"The requested user '{sid}' is invalid.", "responseCode": "ErrorInvalidUser"}})
+                          "error": {"message": f"The requested user '{sid}' is invalid.",
+                                    "responseCode": "ErrorInvalidUser"}})
             continue
         view = [0] * slots  # rank per slot
         statuses = ["free"] * slots
@@ -93,7 +95,8 @@ def get_schedule(emu: Emulator, req: Request, caller: Caller) -> Response:
             status = status_of(ev)
             items.append({"isPrivate": ev.get("sensitivity") == "private", "status": status,
                           "subject": ev.get("subject"), "location": (ev.get("location") or {}).get("displayName", ""),
-                          "isMeeting": bool(ev.get("attendees")), "isRecurring": ev.get("type") in ("occurrence", "exception"),
+                          "isMeeting": bool(ev.get("attendees")),
+                          "isRecurring": ev.get("type") in ("occurrence", "exception"),
                           "isException": ev.get("type") == "exception", "isReminderSet": True,
                           "start": stamp(s, tz), "end": stamp(e, tz)})
             first = max(0, int((s - start) // step))
@@ -117,7 +120,8 @@ _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 def parse_duration(text: Any) -> timedelta:
     m = _DURATION.match(str(text)) if isinstance(text, str) else None
     if not m or not any(m.groups()):
-        raise GraphError(400, "ErrorInvalidParameter", f"The value '{text}' is not a valid ISO 8601 duration for meetingDuration.")
+        raise GraphError(400, "ErrorInvalidParameter",
+                         f"The value '{text}' is not a valid ISO 8601 duration for meetingDuration.")
     d, h, mi, s = (int(g or 0) for g in m.groups())
     duration = timedelta(days=d, hours=h, minutes=mi, seconds=s)
     if duration <= timedelta(0):
@@ -177,7 +181,8 @@ def find_meeting_times(emu: Emulator, req: Request, caller: Caller) -> Response:
     span_start, span_end = min(w[0] for w in windows), max(w[1] for w in windows)
 
     def calendar_items(user: dict[str, Any]) -> list[tuple[datetime, datetime, str]]:
-        return [(stored(ev["start"]), stored(ev["end"]), status_of(ev)) for ev in busy_items(user, span_start, span_end)]
+        return [(stored(ev["start"]), stored(ev["end"]), status_of(ev))
+                for ev in busy_items(user, span_start, span_end)]
 
     organizer_items = calendar_items(organizer)
     people: list[tuple[dict[str, Any], list[tuple[datetime, datetime, str]] | None]] = []

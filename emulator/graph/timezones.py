@@ -40,7 +40,8 @@ def zone(name: str | None) -> tzinfo:
         return ZoneInfo(mapped)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise GraphError(400, "TimeZoneNotSupportedException",
-                         f"A valid TimeZone value must be specified. The following TimeZone value is not supported: '{name}'.") from exc
+                         "A valid TimeZone value must be specified. The following TimeZone value is not "
+                         f"supported: '{name}'.") from exc
 
 
 def to_utc(value: Any, prop: str = "dateTime") -> datetime:
@@ -51,7 +52,8 @@ def to_utc(value: Any, prop: str = "dateTime") -> datetime:
     try:
         naive = datetime.fromisoformat(text.removesuffix("Z").removesuffix("z"))
     except ValueError as exc:
-        raise GraphError(400, "ErrorInvalidRequest", f"Cannot convert the literal '{text}' to the expected type 'Edm.DateTimeOffset'.") from exc
+        raise GraphError(400, "ErrorInvalidRequest",
+                         f"Cannot convert the literal '{text}' to the expected type 'Edm.DateTimeOffset'.") from exc
     if naive.tzinfo is not None:
         return naive.astimezone(UTC)
     return naive.replace(tzinfo=zone(value.get("timeZone"))).astimezone(UTC)

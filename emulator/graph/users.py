@@ -49,7 +49,8 @@ SEARCHABLE = {"displayName", "givenName", "surname", "mail", "userPrincipalName"
 
 def not_found(key: str) -> GraphError:
     return GraphError(404, "Request_ResourceNotFound",
-                      f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.")
+                      f"Resource '{key}' does not exist or one of its queried reference-property objects "
+                      "are not present.")
 
 
 def me_only_delegated() -> GraphError:
