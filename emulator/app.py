@@ -83,6 +83,9 @@ class Emulator:
             self.clock_offset = 0.0
             self.auto_approve = self.default_auto_approve
             self.strict_rotation = False
+            # Misbehaviour for relying-party tests: id_token claims to override, and
+            # "rogue_key": sign id_tokens with a key the JWKS does not publish (same kid).
+            self.id_token_tamper: dict[str, Any] = {}
 
     def now(self) -> float:
         return time.time() + self.clock_offset

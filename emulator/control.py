@@ -78,7 +78,7 @@ def reset(emu: Emulator, req: Request) -> Response:
 
 def _settings(emu: Emulator) -> dict[str, Any]:
     return {"auto_approve": emu.auto_approve, "strict_rotation": emu.strict_rotation,
-            "clock_offset_seconds": emu.clock_offset}
+            "clock_offset_seconds": emu.clock_offset, "id_token_tamper": emu.id_token_tamper}
 
 
 @route("GET", "/_emulator/settings")
@@ -90,7 +90,7 @@ def get_settings(emu: Emulator, req: Request) -> Response:
 @_handles_bad_requests
 def set_settings(emu: Emulator, req: Request) -> Response:
     data = _body(req)
-    unknown = set(data) - {"auto_approve", "strict_rotation", "clock_offset_seconds"}
+    unknown = set(data) - {"auto_approve", "strict_rotation", "clock_offset_seconds", "id_token_tamper"}
     if unknown:
         raise BadRequest(f"Unknown settings: {', '.join(sorted(unknown))}.")
     with emu.lock:
@@ -104,6 +104,11 @@ def set_settings(emu: Emulator, req: Request) -> Response:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise BadRequest("'clock_offset_seconds' must be a number.")
             emu.clock_offset = float(value)
+        if "id_token_tamper" in data:
+            tamper = data["id_token_tamper"]
+            if not isinstance(tamper, dict) or set(tamper) - {"nonce", "aud", "iss", "tid", "exp", "rogue_key"}:
+                raise BadRequest("'id_token_tamper' takes nonce, aud, iss, tid, exp and rogue_key.")
+            emu.id_token_tamper = tamper
         return json_response(_settings(emu))
 
 

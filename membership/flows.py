@@ -13,6 +13,8 @@ import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
+
+import requests
 from urllib.parse import urlencode
 
 from django.contrib.auth import login
@@ -131,6 +133,8 @@ def complete_sign_in(request: HttpRequest, params: dict[str, str]) -> SignInResu
         raise SignInFailure("state_mismatch", "callback does not match the flow") from None
     except RuntimeError:  # MSAL: nonce mismatch
         raise SignInFailure("user_profile_failed", "nonce mismatch") from None
+    except requests.RequestException as exc:
+        raise SignInFailure("access_token_failed", f"token endpoint unreachable ({type(exc).__name__})") from None
     if "error" in result:
         failure = failure_from_aad(result)
         log.warning("Microsoft sign-in failed: %s (%s)", failure.code, failure.detail)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import jwt
 import msal
+import requests
 from django.core.cache import cache
 
 from membership.failures import SignInFailure
@@ -47,16 +48,22 @@ def msal_app(ms: MicrosoftSettings, tenant: str | None = None) -> msal.Confident
     with _apps_lock:
         app = _apps.get(key)
         if app is None:
+            try:
+                # Construction fetches the authority's OpenID configuration.
+                app = msal.ConfidentialClientApplication(
+                    ms.client_id,
+                    client_credential=ms.client_secret,
+                    authority=authority,
+                    http_client=microsoft_session(),
+                    instance_discovery=is_microsoft_host(authority),
+                    http_cache=_http_cache,
+                    timeout=TIMEOUT[1],
+                )
+            except ValueError:
+                raise SignInFailure("tenant_not_found", "authority has no OpenID configuration") from None
+            except requests.RequestException as exc:
+                raise SignInFailure("access_token_failed", f"authority unreachable ({type(exc).__name__})") from None
             _apps.clear()  # settings changed: drop the old ones
-            app = msal.ConfidentialClientApplication(
-                ms.client_id,
-                client_credential=ms.client_secret,
-                authority=authority,
-                http_client=microsoft_session(),
-                instance_discovery=is_microsoft_host(authority),
-                http_cache=_http_cache,
-                timeout=TIMEOUT[1],
-            )
             _apps[key] = app
         return app
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from emulator.identity.errors import AADError
+from emulator.tokens import Signer
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
@@ -359,6 +360,13 @@ def issue_id_token(emu: Emulator, tenant_id: str, client_id: str, user: dict[str
         claims["email"] = user["mail"]
     if nonce is not None:
         claims["nonce"] = nonce
+    tamper = dict(emu.id_token_tamper)
+    if tamper.pop("rogue_key", False):
+        rogue = Signer.generate()
+        rogue.kid = emu.signer.kid
+        claims.update(tamper)
+        return rogue.sign(claims)
+    claims.update(tamper)
     return emu.signer.sign(claims)
 
 

@@ -173,3 +173,37 @@ def test_logout_needs_post_with_csrf(live_server: Any, member: MemberBrowser, em
     assert member.get(f"{live_server.url}/auth/microsoft/logout/").status_code == 405
     assert member.post(f"{live_server.url}/auth/microsoft/logout/", {}).status_code == 403
     assert member.get(f"{live_server.url}/account/").url == f"{live_server.url}/account/"
+
+
+def test_tokens_are_encrypted_at_rest_and_never_shown_or_logged(
+    live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings, caplog: Any
+) -> None:
+    import logging
+
+    from django.db import connection
+
+    caplog.set_level(logging.DEBUG)
+    pages = [sign_in(live_server, member, emulator, "lee").text]
+    account = MicrosoftAccount.objects.get()
+    secrets = [account.access_token, account.refresh_token, microsoft.client_secret]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT access_token, refresh_token FROM membership_microsoftaccount")
+        raw = " ".join(cursor.fetchone())
+    User.objects.create_superuser("root", password="a-long-password-1")
+    admin = MemberBrowser(emulator.ca_file)
+    admin.get(f"{live_server.url}/admin/login/")
+    admin.post(f"{live_server.url}/admin/login/", {"username": "root", "password": "a-long-password-1",
+                                                    "csrfmiddlewaretoken": admin.http.cookies["csrftoken"]})
+    for path in ["/admin/membership/microsoftaccount/", f"/admin/membership/microsoftaccount/{account.pk}/change/",
+                 "/admin/membership/microsoftsettings/1/change/"]:
+        page = admin.get(f"{live_server.url}{path}")
+        assert page.status_code == 200
+        pages.append(page.text)
+    pages.append(member.get(f"{live_server.url}/account/").text)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in secrets:
+        assert secret and len(secret) > 10
+        assert secret not in raw
+        assert secret not in logged
+        for text in pages:
+            assert secret not in text

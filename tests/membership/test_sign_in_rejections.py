@@ -1,0 +1,184 @@
+"""Bad callbacks and Microsoft's refusals: each leaves no session and no stored token."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from membership.models import MicrosoftAccount, MicrosoftSettings
+from tests.browser import MemberBrowser
+from tests.conftest import seeded_user
+
+
+def assert_nothing_kept(live_server: Any, member: MemberBrowser) -> None:
+    assert MicrosoftAccount.objects.count() == 0
+    assert member.get(f"{live_server.url}/account/").url.startswith(f"{live_server.url}/signin/")
+
+
+def callback_url_for(live_server: Any, member: MemberBrowser, emulator: Any, nickname: str = "lee") -> str:
+    """Run the flow up to the emulator's redirect back, without following it."""
+    member.get(f"{live_server.url}/auth/microsoft/login/")
+    user = seeded_user(emulator, nickname)
+    form = next(f for f in member.forms() if any(b[0] == "user" for b in f["buttons"]))
+    value = next(v for n, v in form["buttons"] if v.endswith(user["id"]))
+    response = member.http.post(member.page.url.split("?")[0].rsplit("/", 1)[0] + "/login" if False else
+                                urlsplit(member.page.url)._replace(path=form["action"], query="").geturl(),
+                                data={**form["fields"], "user": value}, allow_redirects=False)
+    location = response.headers["location"]
+    assert location.startswith(f"{live_server.url}/auth/microsoft/callback/"), location
+    return location
+
+
+def failure_code(page: Any) -> str:
+    assert page.status_code == 400, page.text[:500]
+    return page.text.split("Error code: <code>")[1].split("</code>")[0]
+
+
+def test_a_tampered_state_is_rejected(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    url = callback_url_for(live_server, member, emulator)
+    query = parse_qs(urlsplit(url).query)
+    query["state"] = ["forged" + query["state"][0][6:]]
+    page = member.get(f"{live_server.url}/auth/microsoft/callback/?{urlencode(query, doseq=True)}")
+    assert failure_code(page) == "state_mismatch"
+    assert "Start sign-in again" in page.text
+    assert_nothing_kept(live_server, member)
+
+
+def test_a_replayed_code_is_rejected(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    url = callback_url_for(live_server, member, emulator)
+    assert member.get(url).url == f"{live_server.url}/account/"
+    MicrosoftAccount.objects.all().delete()
+    attacker = MemberBrowser(emulator.ca_file)
+    # Same browser: the flow was used up. Another browser: it never had the flow.
+    assert failure_code(member.get(url)) == "state_mismatch"
+    assert failure_code(attacker.get(url)) == "state_mismatch"
+    assert MicrosoftAccount.objects.count() == 0
+
+
+def test_a_code_redeemed_twice_at_the_authority_is_invalid_grant(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    # Start two flows in one session, then feed the first flow's code to the second flow's state.
+    first = callback_url_for(live_server, member, emulator)
+    code = parse_qs(urlsplit(first).query)["code"][0]
+    member.get(first)
+    second = callback_url_for(live_server, member, emulator)
+    query = parse_qs(urlsplit(second).query)
+    query["code"] = [code]
+    MicrosoftAccount.objects.all().delete()
+    page = member.get(f"{live_server.url}/auth/microsoft/callback/?{urlencode(query, doseq=True)}")
+    assert failure_code(page) == "invalid_grant"
+    assert MicrosoftAccount.objects.count() == 0
+
+
+@pytest.mark.parametrize(("tamper", "code"), [
+    ({"nonce": "0" * 64}, "user_profile_failed"),
+    ({"rogue_key": True}, "user_profile_failed"),
+    ({"aud": "00000000-0000-0000-0000-000000000001"}, "user_profile_failed"),
+    ({"iss": "https://evil.example/tenant/v2.0"}, "user_profile_failed"),
+    ({"exp": 1_000_000_000}, "user_profile_failed"),
+])
+def test_a_bad_id_token_is_rejected(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings, tamper: dict, code: str) -> None:
+    emulator.emulator.id_token_tamper = tamper
+    url = callback_url_for(live_server, member, emulator)
+    assert failure_code(member.get(url)) == code
+    assert_nothing_kept(live_server, member)
+
+
+def test_a_tenant_outside_the_allow_list_is_rejected(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    microsoft.tenant = "organizations"
+    microsoft.allowed_tenant_ids = emulator.info["second_tenant_id"]
+    microsoft.save()
+    url = callback_url_for(live_server, member, emulator, "lee")
+    page = member.get(url)
+    assert failure_code(page) == "tenant_not_allowed"
+    assert "Allowed tenant IDs" in page.text
+    assert_nothing_kept(live_server, member)
+
+
+def test_a_tenant_on_the_allow_list_signs_in_through_organizations(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    microsoft.tenant = "organizations"
+    microsoft.allowed_tenant_ids = f"{emulator.info['tenant_id']}\n{emulator.info['second_tenant_id']}"
+    microsoft.save()
+    fiona = seeded_user(emulator, "fiona", tenant=1)
+    member.get(f"{live_server.url}/auth/microsoft/login/")
+    member.pick_user(fiona["id"])
+    if "decision" in member.page.text:
+        member.accept()
+    assert member.page.url == f"{live_server.url}/account/"
+    account = MicrosoftAccount.objects.get()
+    assert account.tenant_id == emulator.info["second_tenant_id"]
+
+
+def test_declined_consent_says_so(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    microsoft.default_scopes = "User.Read Calendars.Read.Shared"
+    microsoft.save()
+    member.get(f"{live_server.url}/auth/microsoft/login/")
+    member.pick_user(seeded_user(emulator, "alex")["id"])
+    page = member.decline()
+    assert failure_code(page) == "consent_declined"
+    assert "choose Accept" in page.text
+    assert_nothing_kept(live_server, member)
+
+
+def test_a_scope_needing_admin_consent_offers_the_admin_consent_link(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    microsoft.default_scopes = "User.Read.All"
+    microsoft.save()
+    member.get(f"{live_server.url}/auth/microsoft/login/")
+    member.pick_user(seeded_user(emulator, "alex")["id"])
+    page = member.press("decision", "return")
+    assert failure_code(page) == "admin_consent_required"
+    assert "/auth/microsoft/admin-consent/" in page.text
+    assert_nothing_kept(live_server, member)
+
+
+def test_a_wrong_client_secret_goes_to_the_failure_url_with_invalid_client(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    microsoft.client_secret = "not-the-secret"
+    microsoft.failure_url = f"{live_server.url}/signin/"
+    microsoft.save()
+    url = callback_url_for(live_server, member, emulator)
+    page = member.get(url)
+    assert page.url == f"{live_server.url}/signin/?f=invalid_client"
+    assert_nothing_kept(live_server, member)
+
+
+def test_an_expired_client_secret_is_named(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    from emulator.seed import EXPIRED_CLIENT_SECRET
+
+    microsoft.client_secret = EXPIRED_CLIENT_SECRET
+    microsoft.save()
+    page = member.get(callback_url_for(live_server, member, emulator))
+    assert failure_code(page) == "secret_expired"
+    assert "Create a new client secret" in page.text
+
+
+def test_a_callback_without_a_flow_in_the_session_is_rejected(live_server: Any, member: MemberBrowser, microsoft: MicrosoftSettings) -> None:
+    page = member.get(f"{live_server.url}/auth/microsoft/callback/?code=abc&state=xyz")
+    assert failure_code(page) == "state_mismatch"
+    assert_nothing_kept(live_server, member)
+
+
+def test_an_unknown_tenant_is_explained(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    microsoft.tenant = "00000000-0000-0000-0000-00000000dead"
+    microsoft.save()
+    page = member.get(f"{live_server.url}/auth/microsoft/login/")
+    assert failure_code(page) == "tenant_not_found"
+
+
+def test_sign_in_is_refused_while_disabled(live_server: Any, member: MemberBrowser, microsoft: MicrosoftSettings) -> None:
+    microsoft.enabled = False
+    microsoft.save()
+    assert failure_code(member.get(f"{live_server.url}/auth/microsoft/login/")) == "disabled"
+
+
+def test_the_form_post_response_mode_is_accepted_by_relaying_it_same_site(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    url = callback_url_for(live_server, member, emulator)
+    params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    # A cross-site POST: the browser leaves out the SameSite=Lax session cookie.
+    stranger = MemberBrowser(emulator.ca_file)
+    relay = stranger.post(f"{live_server.url}/auth/microsoft/callback/", params)
+    assert relay.status_code == 200 and 'name="relayed"' in relay.text
+    # Our page re-posts same-site, now with the cookie (here: the member's own session).
+    page = member.post(f"{live_server.url}/auth/microsoft/callback/", {**params, "relayed": "1"})
+    assert page.url == f"{live_server.url}/account/"
+    assert MicrosoftAccount.objects.count() == 1
