@@ -46,6 +46,8 @@ MEMBER_OF_READ = perm("User.Read.All User.ReadBasic.All GroupMember.Read.All Dir
                       "User.ReadWrite.All")
 PHOTO_READ = perm("User.ReadBasic.All User.Read.All User.ReadWrite.All ProfilePhoto.Read.All Directory.Read.All",
                   "User.Read.All User.ReadWrite.All ProfilePhoto.Read.All Directory.Read.All")
+ORGANIZATION_READ = perm("User.Read Organization.Read.All Directory.Read.All Organization.ReadWrite.All",
+                         "Organization.Read.All Directory.Read.All Organization.ReadWrite.All")
 ROLES_READ = perm("RoleManagement.Read.Directory RoleManagement.ReadWrite.Directory Directory.Read.All "
                   "Directory.ReadWrite.All RoleManagement.Read.All",
                   "RoleManagement.Read.Directory RoleManagement.ReadWrite.Directory Directory.Read.All "

@@ -385,11 +385,8 @@ def list_instances(emu: Emulator, req: Request, caller: Caller) -> Response:
     owner = mailbox(emu, req, caller, write=False)
     start, end = _window(req)
     _, ev, key = find_event(owner, req.params["eid"])
-    if key or ev.get("type") != "seriesMaster":
-        # Instances exist only for series masters; for a single event Graph returns it alone.
-        items = expand([ev], start, end) if not key else []
-    else:
-        items = expand([ev], start, end)
+    # Only a series master has instances; asked of anything else the list is empty.
+    items = expand([ev], start, end) if not key and ev.get("type") == "seriesMaster" else []
     return _list_events(emu, req, owner, items, f"events('{ev['id']}')/instances", order_default=True)
 
 

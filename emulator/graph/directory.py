@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.graph import odata
 from emulator.graph.api import GraphError, body_json, graph_route, no_content, ok
-from emulator.graph.auth import ROLE_WRITE_ROLES, ROLES_READ, ROLES_WRITE, Caller
+from emulator.graph.auth import ORGANIZATION_READ, ROLE_WRITE_ROLES, ROLES_READ, ROLES_WRITE, Caller
 from emulator.graph.users import view
 from emulator.seed import stable_id
 
@@ -24,6 +24,20 @@ def _not_found(key: str) -> GraphError:
     return GraphError(404, "Request_ResourceNotFound",
                       f"Resource '{key}' does not exist or one of its queried reference-property objects "
                       "are not present.")
+
+
+@graph_route("GET", "/organization")
+def list_organization(emu: Emulator, req: Request, caller: Caller) -> Response:
+    # Any signed-in user may read their own organization; apps need a directory role.
+    caller.require(ORGANIZATION_READ)
+    tenant = caller.tenant
+    domains = [{"capabilities": "Email, OfficeCommunicationsOnlineService", "isDefault": i == 0,
+                "isInitial": ".onmicrosoft." in d, "name": d, "type": "Managed"}
+               for i, d in enumerate(tenant["domains"])]
+    org = {"id": tenant["id"], "displayName": tenant["displayName"], "tenantType": "AAD",
+           "verifiedDomains": domains, "countryLetterCode": "US", "preferredLanguage": "en",
+           "createdDateTime": "2024-01-01T00:00:00Z"}
+    return ok(req, {"@odata.context": odata.context("organization"), "value": [org]})
 
 
 @graph_route("GET", "/directoryRoles")

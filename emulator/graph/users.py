@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -162,7 +163,8 @@ def list_users(emu: Emulator, req: Request, caller: Caller) -> Response:
         body["@odata.count"] = len(users)
     if link:
         body["@odata.nextLink"] = link
-    body["value"] = [view(u, select) for u in chunk]
+    expand = parse_expand(req)
+    body["value"] = [with_expansion(caller, u, view(u, select), expand) for u in chunk]
     return ok(req, body)
 
 
@@ -185,8 +187,45 @@ def get_user(emu: Emulator, req: Request, caller: Caller) -> Response:
     user = target_user(emu, req, caller)
     require_read(caller, user)
     select = odata.parse_select(req, KNOWN_PROPERTIES, "user")
-    body = {"@odata.context": odata.context("users", select) + "/$entity", **view(user, select)}
+    expand = parse_expand(req)
+    body = {"@odata.context": odata.context("users", select) + "/$entity",
+            **with_expansion(caller, user, view(user, select), expand)}
     return ok(req, body)
+
+
+_EXPAND = re.compile(r"^\s*manager\s*(?:\(\s*\$select\s*=\s*([\w,\s]+)\))?\s*$", re.IGNORECASE)
+
+
+def parse_expand(req: Request) -> list[str] | None:
+    """``$expand=manager`` or ``manager($select=a,b)``: the manager's $select (empty for the
+    default property set), or None when nothing is expanded."""
+    raw_expand = req.query.get("$expand")
+    if raw_expand is None:
+        return None
+    m = _EXPAND.match(raw_expand)
+    if not m:
+        name = raw_expand.split("(")[0].strip()
+        raise GraphError(400, "Request_BadRequest",
+                         f"Could not find a navigation property named '{name}' on type 'microsoft.graph.user'.")
+    if not m.group(1):
+        return []
+    fields = [f.strip() for f in m.group(1).split(",") if f.strip()]
+    unknown = [f for f in fields if f not in KNOWN_PROPERTIES]
+    if unknown:
+        raise GraphError(400, "Request_BadRequest",
+                         f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.user'.")
+    return fields
+
+
+def with_expansion(caller: Caller, user: dict[str, Any], out: dict[str, Any],
+                   expand: list[str] | None) -> dict[str, Any]:
+    """Graph inlines the manager when expanded and leaves the property out when there is none."""
+    if expand is None:
+        return out
+    manager = next((u for u in caller.tenant["users"] if u["id"] == user.get("manager")), None)
+    if manager is not None:
+        out["manager"] = view(manager, expand or None, odata_type=True)
+    return out
 
 
 def _now_iso(emu: Emulator) -> str:
@@ -370,7 +409,8 @@ def member_of(tenant: dict[str, Any], user_id: str) -> list[dict[str, Any]]:
     return out
 
 
-@graph_route("GET", "/me/memberOf", "/users/{id}/memberOf")
+# Groups in the seed do not nest, so the transitive view equals the direct one.
+@graph_route("GET", "/me/memberOf", "/users/{id}/memberOf", "/me/transitiveMemberOf", "/users/{id}/transitiveMemberOf")
 def list_member_of(emu: Emulator, req: Request, caller: Caller) -> Response:
     precheck(req, caller, MEMBER_OF_READ)
     user = target_user(emu, req, caller)

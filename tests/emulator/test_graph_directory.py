@@ -126,3 +126,11 @@ def test_bad_role_assignments_are_rejected(emu: RunningEmulator, http: requests.
     assert _call(http, emu, "POST", path, app, unknown_user).status_code == 404
     assert _call(http, emu, "POST", path, app, {"roleDefinitionId": GLOBAL_ADMIN}).status_code == 400
     assert _call(http, emu, "DELETE", f"{path}/no-such-assignment", app).status_code == 404
+
+
+def test_the_organization_names_the_callers_tenant_and_its_domains(emu: RunningEmulator, http: requests.Session) -> None:
+    org = _call(http, emu, "GET", "/organization", _token(emu, "lee@contoso.test", ("User.Read",))).json()["value"]
+    assert [(o["displayName"], o["id"]) for o in org] == [("Contoso", emu.info["tenant_id"])]
+    assert [d["name"] for d in org[0]["verifiedDomains"] if d["isDefault"]] == ["contoso.test"]
+    denied = _call(http, emu, "GET", "/organization", _token(emu, None, roles=("Calendars.Read",)))
+    assert denied.status_code == 403

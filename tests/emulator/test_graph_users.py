@@ -350,3 +350,20 @@ def test_a_user_without_a_photo_answers_image_not_found(emu: RunningEmulator, ht
 def test_someone_elses_photo_needs_more_than_user_read(emu: RunningEmulator, http: requests.Session) -> None:
     only_me = _token(emu, "lee@contoso.test", ("User.Read",))
     _error(_call(http, emu, "GET", "/users/adele@contoso.test/photo/$value", only_me), 403, "Authorization_RequestDenied")
+
+
+def test_expanding_the_manager_inlines_it_and_omits_it_when_there_is_none(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _reader(emu)
+    lidia = _call(http, emu, "GET", "/users/lidia@contoso.test?$expand=manager($select=id,displayName)", token).json()
+    assert lidia["manager"]["displayName"] == "Lee Gu" and set(lidia["manager"]) == {"@odata.type", "id", "displayName"}
+    listed = _call(http, emu, "GET", "/users?$select=displayName&$expand=manager", token).json()["value"]
+    managers = {u["displayName"]: u.get("manager", {}).get("displayName") for u in listed}
+    assert managers["Adele Vance"] is None and managers["Nestor Wilke"] == "Lee Gu"
+    _error(_call(http, emu, "GET", "/users?$expand=photo", token), 400, "Request_BadRequest")
+
+
+def test_transitive_member_of_answers_like_member_of(emu: RunningEmulator, http: requests.Session) -> None:
+    megan = _token(emu, "megan@contoso.test", ("User.Read",))
+    direct = _call(http, emu, "GET", "/me/memberOf", megan).json()["value"]
+    transitive = _call(http, emu, "GET", "/me/transitiveMemberOf", megan).json()["value"]
+    assert transitive == direct and {m["displayName"] for m in direct} == {"All Company", "User Administrator"}
