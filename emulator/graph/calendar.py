@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -269,13 +270,19 @@ def expand(events: list[dict[str, Any]], start: datetime, end: datetime) -> list
     out: list[tuple[datetime, dict[str, Any]]] = []
     for ev in events:
         if ev.get("type") == "seriesMaster" and ev.get("recurrence"):
+            seen: set[str] = set()
+            series: list[dict[str, Any]] = []
             for s, e in recurrence.occurrences(ev, start, end):
+                seen.add(occurrence_key(s))
                 occ = _occurrence(ev, s, e)
                 if occ is not None:
-                    # An exception may have moved the occurrence out of the window.
-                    os, oe = stored(occ["start"]), stored(occ["end"])
-                    if os < end and oe > start:
-                        out.append((os, occ))
+                    series.append(occ)
+            # Exceptions may have moved an occurrence into or out of the window.
+            for key in ev.get("_exceptions", {}).keys() - seen:
+                if key not in ev.get("_deleted", ()):
+                    series.append(instance_by_key(ev, key))
+            out += [(stored(occ["start"]), occ) for occ in series
+                    if stored(occ["start"]) < end and stored(occ["end"]) > start]
         else:
             s, e = stored(ev["start"]), stored(ev["end"])
             if s < end and (e > start or (s == e and s >= start)):
@@ -484,7 +491,7 @@ def _invite(tenant: dict[str, Any], organizer: dict[str, Any], ev: dict[str, Any
         attendee = _by_address(tenant, a["emailAddress"]["address"])
         if attendee is None or attendee["id"] == organizer["id"] or _find_by_ical(attendee, ev["iCalUId"]):
             continue
-        copy = {k: v for k, v in ev.items() if not k.startswith("_") and k != "transactionId"}
+        copy = deepcopy({k: v for k, v in ev.items() if not k.startswith("_") and k != "transactionId"})
         copy.update({"id": "AAMkAG" + uuid.uuid4().hex, "isOrganizer": False, "transactionId": None,
                      "responseStatus": {"response": "notResponded", "time": NULL_TIME}})
         default_calendar(attendee)["events"].append(copy)
@@ -551,13 +558,16 @@ def update_event(emu: Emulator, req: Request, caller: Caller) -> Response:
             if k in WRITABLE:
                 changes[k] = probe[k]
         ev.setdefault("_exceptions", {})[key] = changes
+        if ev.get("isOrganizer"):
+            for copy in _attendee_copies(caller.tenant, owner, ev):
+                copy.setdefault("_exceptions", {})[key] = deepcopy({k: v for k, v in changes.items() if k in SHARED})
         result = instance_by_key(ev, key)
     else:
         _apply(emu, ev, body, creating=False)
         if ev.get("isOrganizer"):
             shared = {k: ev[k] for k in SHARED if k in ev}
             for copy in _attendee_copies(caller.tenant, owner, ev):
-                copy.update(shared)
+                copy.update(deepcopy(shared))
             _invite(caller.tenant, owner, ev)
         result = ev
     tz, headers = _prefer(req)

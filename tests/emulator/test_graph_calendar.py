@@ -385,3 +385,20 @@ def test_an_unknown_mailbox_is_an_invalid_user(emu: RunningEmulator, http: reque
     msg = _error(_call(http, emu, "GET", "/users/ghost@contoso.test/events", app), 404, "ErrorInvalidUser")
     assert msg == "The requested user 'ghost@contoso.test' is invalid."
     _error(_call(http, emu, "GET", "/me/events", app), 400, "BadRequest")
+
+
+def test_an_occurrence_moved_into_another_week_shows_there_and_reaches_attendees(
+        emu: RunningEmulator, http: requests.Session) -> None:
+    lee = _token(emu, "lee@contoso.test")
+    week = _week(emu)
+    occ = _view(http, emu, lee, week + timedelta(weeks=1), week + timedelta(weeks=1, days=1))[0]
+    target = week + timedelta(weeks=2, days=2, hours=16)  # from next Monday to the Wednesday after
+    resp = _call(http, emu, "PATCH", f"/me/events/{occ['id']}", lee, {
+        "start": {"dateTime": target.strftime(FMT), "timeZone": "UTC"},
+        "end": {"dateTime": (target + timedelta(minutes=30)).strftime(FMT), "timeZone": "UTC"}})
+    assert resp.status_code == 200
+    assert _view(http, emu, lee, week + timedelta(weeks=1), week + timedelta(weeks=1, days=1)) == []
+    moved = _view(http, emu, lee, target, target + timedelta(hours=1))
+    assert [(e["id"], e["type"]) for e in moved] == [(occ["id"], "exception")]
+    lidia = _view(http, emu, _token(emu, "lidia@contoso.test"), target, target + timedelta(hours=1))
+    assert [e["subject"] for e in lidia] == ["Engineering weekly sync"]
