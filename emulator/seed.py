@@ -247,6 +247,10 @@ def default_seed(now: datetime | None = None) -> dict[str, Any]:
                 "user_consentable": ["User.Read", "User.ReadBasic.All", "Calendars.Read", "Calendars.ReadWrite",
                                      "Calendars.Read.Shared"],
                 "known_scopes": delegated_all,
+                # "API permissions" configured on the registration: what `.default` stands for.
+                "delegated_permissions": delegated_all,
+                "application_permissions": ["User.Read.All", "User.ReadWrite.All", "Calendars.ReadWrite",
+                                            "Directory.Read.All", "RoleManagement.ReadWrite.Directory"],
             },
             {
                 "client_id": single_app_id,

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SESSION_FLOWS = "microsoft_flows"
 SESSION_SIGNED_IN = "microsoft_signed_in"
+ADMIN_CONSENT_STATE = "microsoft_admin_consent_state"
 FLOW_TTL = 10 * 60
 MAX_PENDING_FLOWS = 5
 
@@ -176,20 +177,26 @@ def end_session_url(request: HttpRequest, ms: MicrosoftSettings, after: str) -> 
 def admin_consent_url(request: HttpRequest) -> str:
     ms = settings_or_fail()
     state = secrets.token_urlsafe(24)
-    request.session["microsoft_admin_consent_state"] = state
+    request.session[ADMIN_CONSENT_STATE] = state
     tenant = ms.tenant if ms.tenant != "common" else "organizations"
     query = urlencode({
         "client_id": ms.client_id,
         "scope": f"{GRAPH_RESOURCE}/.default",
-        "redirect_uri": request.build_absolute_uri(reverse("membership:admin_consent_done")),
+        # The one registered Redirect URI serves admin consent too (see is_admin_consent_answer).
+        "redirect_uri": _callback_uri(request),
         "state": state,
     })
     return f"{authority_url(ms, tenant)}/v2.0/adminconsent?{query}"
 
 
+def is_admin_consent_answer(request: HttpRequest, params: dict[str, str]) -> bool:
+    expected = request.session.get(ADMIN_CONSENT_STATE)
+    return "admin_consent" in params or bool(expected and params.get("state") == expected)
+
+
 def complete_admin_consent(request: HttpRequest, params: dict[str, str]) -> str:
     """Check the admin-consent answer; return the tenant that granted consent."""
-    expected = request.session.pop("microsoft_admin_consent_state", None)
+    expected = request.session.pop(ADMIN_CONSENT_STATE, None)
     if not expected or not secrets.compare_digest(expected, params.get("state", "")):
         raise SignInFailure("state_mismatch", "admin consent state")
     if params.get("error"):

@@ -16,5 +16,4 @@ urlpatterns = [
     path("auth/microsoft/logout/", views.logout_view, name="logout"),
     path("auth/microsoft/consent/", views.consent, name="consent"),
     path("auth/microsoft/admin-consent/", views.admin_consent, name="admin_consent"),
-    path("auth/microsoft/admin-consent/done/", views.admin_consent_done, name="admin_consent_done"),
 ]

@@ -73,6 +73,8 @@ def callback(request: HttpRequest) -> HttpResponse:
         # from our own origin once, so the browser sends the cookie holding the flow.
         return render(request, "membership/form_post_relay.html", {"params": params})
     params.pop("relayed", None)
+    if flows.is_admin_consent_answer(request, params):
+        return _admin_consent_done(request, params)
     try:
         result = flows.complete_sign_in(request, params)
     except SignInFailure as failure:
@@ -121,11 +123,9 @@ def admin_consent(request: HttpRequest) -> HttpResponse:
         return _failed(request, failure)
 
 
-@never_cache
-@require_GET
-def admin_consent_done(request: HttpRequest) -> HttpResponse:
+def _admin_consent_done(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     try:
-        tenant = flows.complete_admin_consent(request, request.GET.dict())
+        tenant = flows.complete_admin_consent(request, params)
     except SignInFailure as failure:
         return _failed(request, failure)
     return render(request, "membership/admin_consent_done.html", {"tenant": tenant})

@@ -43,7 +43,7 @@ def test_reset_forgets_consent_codes_and_settings(emu, http):
     app = emu.emulator.state["apps"][0]
     assert not any("Calendars.Read" in s for s in app["delegated_user_consent"][emu.info["tenant_id"]].values())
     assert http.get(_ctl(emu, "/settings")).json() == {
-        "auto_approve": False, "strict_rotation": False, "clock_offset_seconds": 0.0}
+        "auto_approve": False, "strict_rotation": False, "clock_offset_seconds": 0.0, "id_token_tamper": {}}
 
 
 def test_reset_with_a_seed_replaces_the_directory(emu, http):
@@ -64,7 +64,7 @@ def test_reset_with_a_seed_replaces_the_directory(emu, http):
 
 def test_settings_round_trip_and_reject_bad_values(emu, http):
     body = http.post(_ctl(emu, "/settings"), json={"auto_approve": True, "clock_offset_seconds": 3600}).json()
-    assert body == {"auto_approve": True, "strict_rotation": False, "clock_offset_seconds": 3600.0}
+    assert body == {"auto_approve": True, "strict_rotation": False, "clock_offset_seconds": 3600.0, "id_token_tamper": {}}
     assert emu.emulator.auto_approve is True and emu.emulator.clock_offset == 3600
     assert http.get(_ctl(emu, "/settings")).json() == body
     assert http.post(_ctl(emu, "/settings"), json={"auto_approve": "yes"}).status_code == 400
@@ -209,3 +209,10 @@ def test_the_authorize_log_records_what_the_app_asked_for(emu, http):
     assert entry["redirect_uri"] == APP_REDIRECT
     http.delete(_ctl(emu, "/authorize-log"))
     assert http.get(_ctl(emu, "/authorize-log")).json() == {"requests": []}
+
+
+def test_id_token_tampering_is_set_and_validated(emu, http):
+    ok = http.post(_ctl(emu, "/settings"), json={"id_token_tamper": {"aud": "someone-else", "rogue_key": True}})
+    assert ok.json()["id_token_tamper"] == {"aud": "someone-else", "rogue_key": True}
+    bad = http.post(_ctl(emu, "/settings"), json={"id_token_tamper": {"sub": "x"}})
+    assert bad.status_code == 400
