@@ -331,6 +331,8 @@ def _list_events(emu: Emulator, req: Request, owner: dict[str, Any], items: list
     chunk, link = odata.page_by_skip(emu, req, items, top)
     ctx = odata.context(f"users('{owner['userPrincipalName']}')/{fragment}", select)
     body: dict[str, Any] = {"@odata.context": ctx}
+    if odata.want_count(req):  # Outlook counts without the directory's ConsistencyLevel rule
+        body["@odata.count"] = len(items)
     if link:
         body["@odata.nextLink"] = link
     body["value"] = [event_view(ev, select, tz) for ev in chunk]

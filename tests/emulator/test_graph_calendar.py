@@ -165,8 +165,9 @@ def test_events_list_defaults_to_ten_per_page(emu: RunningEmulator, http: reques
     token = _token(emu, "grady@contoso.test")
     for i in range(11):
         _call(http, emu, "POST", "/me/events", token, _event(f"Many {i}", _week(emu) + timedelta(days=30, hours=i)))
-    body = _call(http, emu, "GET", "/me/events", token).json()
+    body = _call(http, emu, "GET", "/me/events?$count=true", token).json()
     assert len(body["value"]) == 10 and "$skip=10" in body["@odata.nextLink"]
+    assert body["@odata.count"] == 12  # the eleven plus the seeded focus time
 
 
 def test_events_in_a_secondary_calendar_are_addressed_through_it(emu: RunningEmulator, http: requests.Session) -> None:
