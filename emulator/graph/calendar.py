@@ -521,9 +521,9 @@ def create_event(emu: Emulator, req: Request, caller: Caller) -> Response:
     if tx:
         # Graph dedupes creates by transactionId so a client may safely retry a POST.
         for cal in owner["calendars"]:
-            for ev in cal["events"]:
-                if ev.get("transactionId") == tx:
-                    return ok(req, {"@odata.context": context, **event_view(ev, None, None)}, 201)
+            for existing in cal["events"]:
+                if existing.get("transactionId") == tx:
+                    return ok(req, {"@odata.context": context, **event_view(existing, None, None)}, 201)
     now = iso(datetime.fromtimestamp(emu.now(), UTC))
     address = owner.get("mail") or owner["userPrincipalName"]
     ev: dict[str, Any] = {

@@ -86,7 +86,7 @@ def test_twenty_requests_are_allowed_and_twenty_one_are_refused(emu: RunningEmul
 
 def test_malformed_batches_are_rejected_as_a_whole(emu: RunningEmulator, http: requests.Session) -> None:
     token = _token(emu, "lee@contoso.test")
-    cases = [
+    cases: list[list[dict[str, Any]]] = [
         [{"id": "1", "method": "GET", "url": "/me"}, {"id": "1", "method": "GET", "url": "/me"}],
         [{"id": "1", "method": "GET", "url": "/me", "dependsOn": ["9"]}],
         [{"id": "1", "method": "POST", "url": "/me/calendars", "body": {"name": "no content type"}}],
