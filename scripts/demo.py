@@ -1,19 +1,27 @@
-"""`make demo`: migrate, make an admin account, and run the web server on 127.0.0.1:8000."""
+"""`make demo`: migrate, start the Microsoft emulator, point the settings at it, run the site.
+
+Everything runs on this machine with no server to install: SQLite, the file cache and, for
+background jobs, Celery on kombu's filesystem transport.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CREDENTIALS = ROOT / "var" / "demo-admin.txt"
+VAR = ROOT / "var"
+CREDENTIALS = VAR / "demo-admin.txt"
+PORT = os.environ.get("DEMO_PORT", "8000")
 
 
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+def manage(*args: str, env: dict[str, str] | None = None) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True, env=env)
 
 
 def admin_credentials() -> tuple[str, str]:
@@ -22,34 +30,74 @@ def admin_credentials() -> tuple[str, str]:
         user, password = CREDENTIALS.read_text().split()
         return user, password
     user, password = "admin", secrets.token_urlsafe(12)
-    env = {**os.environ, "DJANGO_SUPERUSER_PASSWORD": password}
-    subprocess.run(
-        [sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", user, "--email", "admin@localhost"],
-        cwd=ROOT, env=env, check=True,
-    )
-    CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
+    manage("createsuperuser", "--noinput", "--username", user, "--email", "admin@localhost",
+           env={**os.environ, "DJANGO_SUPERUSER_PASSWORD": password})
     CREDENTIALS.write_text(f"{user} {password}\n")
     CREDENTIALS.chmod(0o600)
     return user, password
 
 
+def start_emulator() -> tuple[subprocess.Popen[str], dict[str, str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "serve", "--port", os.environ.get("EMULATOR_PORT", "8443"),
+         "--state-dir", str(VAR / "emulator"), "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit("The Microsoft emulator did not start; run `python -m emulator serve` to see why.")
+    return proc, json.loads(line)
+
+
 def main() -> None:
-    (ROOT / "var").mkdir(exist_ok=True)
-    manage("migrate", "--noinput")
+    VAR.mkdir(exist_ok=True)
+    manage("migrate", "--noinput", "-v", "0")
     user, password = admin_credentials()
+    emulator, info = start_emulator()
+    env = {**os.environ, "MICROSOFT_CA_BUNDLE": info["ca_file"]}
+    manage(
+        "microsoft_settings", "--enabled", "yes",
+        "--client-id", info["client_id"], "--client-secret", info["client_secret"],
+        "--tenant", info["tenant_id"], "--app-tenant-id", info["tenant_id"],
+        "--authority-host", info["base_url"], "--graph-url", info["base_url"],
+        "--default-scopes", "User.Read Calendars.ReadWrite",
+        env=env,
+    )
+    children = [emulator]
+    site = f"http://127.0.0.1:{PORT}"
     print(
         "\n"
         "  Membership platform (demo)\n"
         "  --------------------------\n"
-        "  Site:      http://127.0.0.1:8000/\n"
-        "  Admin:     http://127.0.0.1:8000/admin/\n"
+        f"  Site:      {site}/   (Sign in with Microsoft: pick any seeded user, e.g. Lee Gu)\n"
+        f"  Admin:     {site}/admin/\n"
         f"  Username:  {user}\n"
         f"  Password:  {password}\n"
-        "  Microsoft settings: http://127.0.0.1:8000/admin/membership/microsoftsettings/\n"
+        f"  Microsoft settings: {site}/admin/membership/microsoftsettings/\n"
+        f"  Microsoft emulator: {info['base_url']}  (CA: {info['ca_file']})\n"
         "  Stop with Ctrl+C.\n",
         flush=True,
     )
-    os.execv(sys.executable, [sys.executable, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"])
+    web = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{PORT}", "--noreload"],
+                           cwd=ROOT, env=env)
+    children.append(web)
+
+    def stop(*_: object) -> None:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    web.wait()
+    stop()
 
 
 if __name__ == "__main__":
