@@ -77,6 +77,48 @@ def list_role_members(emu: Emulator, req: Request, caller: Caller) -> Response:
     return ok(req, {"@odata.context": odata.context("directoryObjects"), "value": members})
 
 
+def _assign(tenant: dict[str, Any], principal_id: str, template: str) -> dict[str, Any]:
+    """Record a role assignment (the one place both APIs write them); 400 if it already exists."""
+    if any(a["principalId"] == principal_id and a["roleDefinitionId"] == template for a in tenant["roleAssignments"]):
+        raise GraphError(400, "Request_BadRequest",
+                         "A conflicting object with one or more of the specified property values is present "
+                         "in the directory.")
+    assignment = {"id": stable_id(tenant["id"], "assignment", principal_id, template),
+                  "principalId": principal_id, "roleDefinitionId": template, "directoryScopeId": "/"}
+    tenant["roleAssignments"].append(assignment)
+    return assignment
+
+
+@graph_route("POST", "/directoryRoles/{rid}/members/$ref")
+def add_role_member(emu: Emulator, req: Request, caller: Caller) -> Response:
+    caller.require(ROLES_WRITE)
+    caller.require_admin(ROLE_WRITE_ROLES)
+    role = _role(caller, req.params["rid"])
+    ref = body_json(req).get("@odata.id")
+    if not isinstance(ref, str) or "/" not in ref:
+        raise GraphError(400, "Request_BadRequest", "Invalid value specified for property '@odata.id'.")
+    key = ref.rstrip("/").rsplit("/", 1)[-1]
+    user = emu.user(caller.tenant, key)
+    if user is None:
+        raise _not_found(key)
+    _assign(caller.tenant, user["id"], role["roleTemplateId"])
+    return no_content(req)
+
+
+@graph_route("DELETE", "/directoryRoles/{rid}/members/{uid}/$ref")
+def remove_role_member(emu: Emulator, req: Request, caller: Caller) -> Response:
+    caller.require(ROLES_WRITE)
+    caller.require_admin(ROLE_WRITE_ROLES)
+    role = _role(caller, req.params["rid"])
+    tenant = caller.tenant
+    keep = [a for a in tenant["roleAssignments"]
+            if not (a["principalId"] == req.params["uid"] and a["roleDefinitionId"] == role["roleTemplateId"])]
+    if len(keep) == len(tenant["roleAssignments"]):
+        raise _not_found(req.params["uid"])
+    tenant["roleAssignments"] = keep
+    return no_content(req)
+
+
 # -- roleManagement ---------------------------------------------------------------------------
 
 
@@ -157,14 +199,7 @@ def create_role_assignment(emu: Emulator, req: Request, caller: Caller) -> Respo
     if emu.user(tenant, str(principal_id)) is None:
         raise _not_found(str(principal_id))
     principal_id = emu.user(tenant, str(principal_id))["id"]  # type: ignore[index]
-    if any(a["principalId"] == principal_id and a["roleDefinitionId"] == definition_id
-           for a in tenant["roleAssignments"]):
-        raise GraphError(400, "Request_BadRequest",
-                         "A conflicting object with one or more of the specified property values is present "
-                         "in the directory.")
-    assignment = {"id": stable_id(tenant["id"], "assignment", principal_id, str(definition_id)),
-                  "principalId": principal_id, "roleDefinitionId": definition_id, "directoryScopeId": scope}
-    tenant["roleAssignments"].append(assignment)
+    assignment = _assign(tenant, principal_id, str(definition_id))
     return ok(req, {"@odata.context": odata.context(_ASSIGNMENTS) + "/$entity", **_assignment_view(assignment)}, 201)
 
 

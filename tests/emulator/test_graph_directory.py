@@ -134,3 +134,21 @@ def test_the_organization_names_the_callers_tenant_and_its_domains(emu: RunningE
     assert [d["name"] for d in org[0]["verifiedDomains"] if d["isDefault"]] == ["contoso.test"]
     denied = _call(http, emu, "GET", "/organization", _token(emu, None, roles=("Calendars.Read",)))
     assert denied.status_code == 403
+
+
+def test_role_membership_can_also_be_managed_through_directory_role_members(
+        emu: RunningEmulator, http: requests.Session) -> None:
+    adele = _token(emu, "adele@contoso.test", ROLE_SCOPES)
+    roles = _call(http, emu, "GET", "/directoryRoles", adele).json()["value"]
+    user_admin = next(r for r in roles if r["roleTemplateId"] == USER_ADMIN)
+    lee_id = _user_id(emu, "lee@contoso.test")
+    ref = {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{lee_id}"}
+    assert _call(http, emu, "POST", f"/directoryRoles/{user_admin['id']}/members/$ref", adele, ref).status_code == 204
+    assert _call(http, emu, "POST", f"/directoryRoles/{user_admin['id']}/members/$ref", adele, ref).status_code == 400
+    filtered = f"/roleManagement/directory/roleAssignments?$filter=principalId eq '{lee_id}'"
+    assert [a["roleDefinitionId"] for a in _call(http, emu, "GET", filtered, adele).json()["value"]] == [USER_ADMIN]
+    lee = _token(emu, "lee@contoso.test", ROLE_SCOPES)
+    assert _call(http, emu, "PATCH", "/users/alex@contoso.test", lee, {"jobTitle": "CMO"}).status_code == 204
+    gone = _call(http, emu, "DELETE", f"/directoryRoles/{user_admin['id']}/members/{lee_id}/$ref", adele)
+    assert gone.status_code == 204
+    assert _call(http, emu, "PATCH", "/users/alex@contoso.test", lee, {"jobTitle": "CEO"}).status_code == 403
