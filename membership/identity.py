@@ -33,6 +33,14 @@ _apps_lock = threading.Lock()
 _http_cache: dict[Any, Any] = {}  # MSAL's discovery cache, shared by every app in this process
 
 
+class _NoTokenCache(msal.TokenCache):
+    """Tokens live in the database (members) and the shared Django cache (the app token);
+    MSAL's per-process cache would only grow with every member refreshed."""
+
+    def add(self, event: dict[str, Any], now: Any = None) -> None:
+        return None
+
+
 def authority_url(ms: MicrosoftSettings, tenant: str | None = None) -> str:
     return f"{ms.authority_host.rstrip('/')}/{tenant or ms.tenant}"
 
@@ -57,6 +65,7 @@ def msal_app(ms: MicrosoftSettings, tenant: str | None = None) -> msal.Confident
                     http_client=microsoft_session(),
                     instance_discovery=is_microsoft_host(authority),
                     http_cache=_http_cache,
+                    token_cache=_NoTokenCache(),
                     timeout=TIMEOUT[1],
                 )
             except ValueError:

@@ -1,0 +1,65 @@
+"""Cross-process locks: Redis when REDIS_URL is set, else a file lock (one machine, no server)."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+
+
+class LockTimeout(Exception):
+    pass
+
+
+@lru_cache(maxsize=1)
+def _redis(url: str):  # type: ignore[no-untyped-def]
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+@contextmanager
+def held(name: str, *, timeout: float = 30, wait: float = 30) -> Iterator[None]:
+    """Hold the lock ``name`` across every process of the deployment.
+
+    ``timeout`` bounds how long a crashed holder can keep it (Redis); ``wait`` how long to queue.
+    """
+    if settings.REDIS_URL:
+        lock = _redis(settings.REDIS_URL).lock(f"lock:{name}", timeout=timeout, blocking_timeout=wait)
+        if not lock.acquire():
+            raise LockTimeout(name)
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except Exception:  # noqa: BLE001 - expired while held: nothing to release
+                pass
+        return
+    folder = Path(settings.VAR_DIR) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / hashlib.sha256(name.encode()).hexdigest()[:32]
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LockTimeout(name) from None
+                time.sleep(0.01)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
