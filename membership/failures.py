@@ -89,15 +89,20 @@ AADSTS_FAILURES = {
 }
 
 
-def failure_from_aad(result: dict[str, object], default: str = "access_token_failed") -> SignInFailure:
-    """Map an Entra error answer (token endpoint JSON or redirect parameters) to a failure."""
+def aadsts_codes(result: dict[str, object]) -> list[int]:
+    """The AADSTS numbers in an Entra error answer (``error_codes`` or the description)."""
     codes: list[int] = []
     raw = result.get("error_codes")
     if isinstance(raw, list):
         codes = [int(c) for c in raw if str(c).isdigit()]
-    description = str(result.get("error_description") or "")
-    if match := re.match(r"AADSTS(\d+)", description):
+    if match := re.match(r"AADSTS(\d+)", str(result.get("error_description") or "")):
         codes.append(int(match.group(1)))
+    return codes
+
+
+def failure_from_aad(result: dict[str, object], default: str = "access_token_failed") -> SignInFailure:
+    """Map an Entra error answer (token endpoint JSON or redirect parameters) to a failure."""
+    codes = aadsts_codes(result)
     for code in codes:
         if code in AADSTS_FAILURES:
             return SignInFailure(AADSTS_FAILURES[code], f"AADSTS{code}")

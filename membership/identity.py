@@ -72,7 +72,8 @@ def msal_app(ms: MicrosoftSettings, tenant: str | None = None) -> msal.Confident
                 raise SignInFailure("tenant_not_found", "authority has no OpenID configuration") from None
             except requests.RequestException as exc:
                 raise SignInFailure("access_token_failed", f"authority unreachable ({type(exc).__name__})") from None
-            _apps.clear()  # settings changed: drop the old ones
+            for old in [k for k in _apps if k[:2] != key[:2] or k[3] != key[3]]:
+                del _apps[old]  # settings changed: drop apps built from the old ones
             _apps[key] = app
         return app
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from membership.accounts import store_tokens
-from membership.failures import failure_from_aad
+from membership.failures import aadsts_codes
 from membership.identity import msal_app
 from membership.locks import held
 from membership.models import MicrosoftAccount, MicrosoftSettings
@@ -104,9 +104,9 @@ def refresh_account(account_id: int, *, force: bool = False) -> MicrosoftAccount
 
 
 def _classify(result: dict[str, object]) -> RefreshFailed:
-    code = failure_from_aad(result).detail
-    digits = int(code[6:]) if code.startswith("AADSTS") and code[6:].isdigit() else 0
-    if result.get("error") == "invalid_grant" or digits in PERMANENT_AADSTS:
+    codes = aadsts_codes(result)
+    code = f"AADSTS{codes[0]}" if codes else ""
+    if result.get("error") == "invalid_grant" or any(c in PERMANENT_AADSTS for c in codes):
         return RefreshFailed(
             f"Microsoft refused to renew the sign-in ({code or 'invalid_grant'}): the member must reconnect.",
             permanent=True, aad_code=code,

@@ -6,5 +6,6 @@ admin.site.site_title = "Membership"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("graphfns.urls")),
     path("", include("membership.urls")),
 ]

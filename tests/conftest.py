@@ -78,3 +78,15 @@ def seeded_user(emulator: RunningEmulator, nickname: str, tenant: int = 0) -> di
         if user["mailNickname"] == nickname:
             return user
     raise KeyError(nickname)
+
+
+@pytest.fixture
+def http_emulator(emulator: RunningEmulator) -> Iterator[Any]:
+    """A requests session that trusts the emulator's CA (for its control API)."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = emulator.ca_file
+    yield session
+    session.close()

@@ -1,0 +1,97 @@
+"""The application (client-credentials) token, shared by every process through the Django cache.
+
+One token per (authority, App tenant, client id), stored encrypted in the cache (Redis in
+production) and renewed RENEW_MARGIN before it expires under a cross-process lock, so a crowd
+of workers makes one token request. "Clear Microsoft functions cache" deletes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+import requests
+from django.core.cache import cache
+
+from graphfns.errors import FunctionError
+from membership.encryption import UndecryptableValue, decrypt, encrypt
+from membership.failures import SignInFailure
+from membership.identity import authority_url, msal_app
+from membership.locks import LockTimeout, held
+from membership.models import MicrosoftSettings
+from membership.scopes import GRAPH_RESOURCE
+
+RENEW_MARGIN = 300  # seconds: renew before Graph could see an expired token
+
+
+class AppTokenCache:
+    def __init__(self, ms: MicrosoftSettings) -> None:
+        self.ms = ms
+        identity = f"{authority_url(ms, ms.app_tenant_id)}|{ms.client_id}"
+        self.key = "ms:apptoken:" + hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+    def _read(self) -> dict[str, Any] | None:
+        stored = cache.get(self.key)
+        if not stored:
+            return None
+        try:
+            entry = json.loads(decrypt(stored, "the application token cache"))
+        except (UndecryptableValue, ValueError):
+            return None  # written with a rotated-away key: just fetch a new one
+        return entry if entry.get("expires_at", 0) - time.time() > RENEW_MARGIN else None
+
+    def token(self) -> str:
+        entry = self._read()
+        if entry:
+            return str(entry["access_token"])
+        try:
+            with held(self.key, timeout=30, wait=30):
+                entry = self._read()  # another process may have renewed it while we waited
+                if entry is None:
+                    entry = self._acquire()
+        except LockTimeout:
+            raise FunctionError("UpstreamUnavailable", "Timed out waiting for the application token.") from None
+        return str(entry["access_token"])
+
+    def _acquire(self) -> dict[str, Any]:
+        ms = self.ms
+        if not ms.app_tenant_id:
+            raise FunctionError("TenantNotFound", "No App tenant ID is set. Enter the Directory (tenant) ID in the "
+                                "Microsoft settings to make application calls.")
+        try:
+            result = msal_app(ms, ms.app_tenant_id).acquire_token_for_client(scopes=[f"{GRAPH_RESOURCE}/.default"])
+        except SignInFailure as failure:  # the authority (tenant) is unknown or unreachable
+            if failure.code == "tenant_not_found":
+                raise FunctionError("TenantNotFound", aad_code="AADSTS90002") from None
+            raise FunctionError("UpstreamUnavailable", failure.failure.title) from None
+        except requests.RequestException:
+            raise FunctionError("UpstreamUnavailable") from None
+        if "access_token" not in result:
+            raise app_token_failure(result)
+        entry = {"access_token": result["access_token"], "expires_at": time.time() + int(result.get("expires_in", 0))}
+        ttl = max(1, int(result.get("expires_in", 0)) - RENEW_MARGIN)
+        cache.set(self.key, encrypt(json.dumps(entry)), ttl)
+        return entry
+
+    def clear(self) -> bool:
+        return bool(cache.delete(self.key))
+
+
+def app_token_failure(result: dict[str, Any]) -> FunctionError:
+    codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
+    aad = f"AADSTS{codes[0]}" if codes else str(result.get("error", ""))
+    if any(c in (90002, 900023) for c in codes):
+        return FunctionError("TenantNotFound", aad_code=aad)
+    if any(c in (7000215, 7000222, 7000218) for c in codes) or result.get("error") == "invalid_client":
+        return FunctionError("InvalidClientCredentials", aad_code=aad)
+    if any(c in (700016, 65001, 7000229) for c in codes):
+        return FunctionError("Authorization_IdentityNotFound", aad_code=aad)
+    return FunctionError("UpstreamUnavailable", f"Microsoft did not issue an application token ({aad}).", aad_code=aad)
+
+
+def clear_app_token_cache() -> bool:
+    """Forget the cached application token ("Clear Microsoft functions cache")."""
+    ms = MicrosoftSettings.load()
+    return AppTokenCache(ms).clear()

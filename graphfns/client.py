@@ -1,0 +1,204 @@
+"""The Graph client: one pooled HTTPS session per thread, bounded retries, paging and $batch.
+
+Every outbound Graph call goes through ``GraphClient.request``: it sends a ``client-request-id``,
+keeps Graph's ``request-id``, retries 429 / 503 / 504 honouring Retry-After within a total wait
+budget, retries a dropped connection when the request is idempotent, and turns every failure
+into a catalog ``FunctionError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from graphfns.errors import FunctionError
+from membership.http import TIMEOUT, microsoft_session
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = {429, 503, 504}
+IDEMPOTENT_METHODS = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
+BATCH_LIMIT = 20
+
+
+@dataclass
+class GraphResponse:
+    status: int
+    body: Any
+    headers: dict[str, str]
+    request_id: str = ""
+
+
+@dataclass
+class CallStats:
+    """What one function call did upstream (for the call log)."""
+
+    requests: int = 0
+    retries: int = 0
+    request_ids: list[str] = field(default_factory=list)
+
+    @property
+    def last_request_id(self) -> str:
+        return self.request_ids[-1] if self.request_ids else ""
+
+
+def _retry_after(response: requests.Response | None, attempt: int) -> float:
+    if response is not None:
+        value = response.headers.get("Retry-After", "")
+        if value.isdigit():
+            return float(value)
+    return min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311 - jitter
+
+
+class GraphClient:
+    def __init__(self, graph_url: str, token: str, *, max_attempts: int = 4, max_wait: float = 20.0,
+                 timeout: tuple[float, float] = TIMEOUT) -> None:
+        self.base = graph_url.rstrip("/") + "/v1.0"
+        self.token = token
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self.timeout = timeout
+        self.stats = CallStats()
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("https://") else self.base + path
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
+                headers: dict[str, str] | None = None, idempotent: bool | None = None,
+                raw: bool = False) -> GraphResponse:
+        method = method.upper()
+        idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        session = microsoft_session()
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            client_request_id = str(uuid.uuid4())
+            sent = {"Authorization": f"Bearer {self.token}", "client-request-id": client_request_id,
+                    "Accept": "application/json", **(headers or {})}
+            self.stats.requests += 1
+            response: requests.Response | None = None
+            try:
+                response = session.request(method, self.url(path), params=params, json=json, headers=sent,
+                                           timeout=self.timeout)
+            except requests.Timeout:
+                failure = FunctionError("Timeout", client_request_id=client_request_id)
+            except requests.ConnectionError:
+                failure = FunctionError("UpstreamUnavailable", "The connection to Microsoft Graph failed. Retry in a "
+                                        "little while.", client_request_id=client_request_id)
+            else:
+                rid = response.headers.get("request-id", "")
+                if rid:
+                    self.stats.request_ids.append(rid)
+                if response.status_code < 400:
+                    return GraphResponse(response.status_code, _body(response, raw), dict(response.headers), rid)
+                failure = graph_failure(response.status_code, _body(response, False), rid, response.headers)
+                if response.status_code not in RETRY_STATUSES:
+                    raise failure
+            retryable = response is not None or idempotent
+            delay = _retry_after(response, attempt)
+            if not retryable or attempt >= self.max_attempts or waited + delay > self.max_wait:
+                raise failure
+            self.stats.retries += 1
+            waited += delay
+            time.sleep(delay)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs).body
+
+    def pages(self, path: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+              limit: int | None = None) -> Iterator[Any]:
+        """Every item of a collection, following @odata.nextLink (up to ``limit`` items)."""
+        url: str | None = path
+        count = 0
+        while url:
+            body = self.request("GET", url, params=params, headers=headers).body
+            params = None  # nextLink carries them
+            for item in body.get("value", []):
+                yield item
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            url = body.get("@odata.nextLink")
+
+    def batch(self, requests_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send requests through $batch, 20 at a time; answers come back in the order given.
+
+        Each request: ``{"id", "method", "url" (relative to /v1.0), "body"?, "headers"?, "dependsOn"?}``.
+        Items answered 429/503/504 are sent again in the next round, within the retry budget.
+        """
+        pending = list(requests_)
+        answers: dict[str, dict[str, Any]] = {}
+        waited, rounds = 0.0, 0
+        while pending:
+            rounds += 1
+            retry: list[dict[str, Any]] = []
+            delay = 0.0
+            for start in range(0, len(pending), BATCH_LIMIT):
+                chunk = pending[start:start + BATCH_LIMIT]
+                ids = {r["id"] for r in chunk}
+                payload = [{**r, "dependsOn": [d for d in r.get("dependsOn", []) if d in ids]} for r in chunk]
+                for r in payload:
+                    if not r["dependsOn"]:
+                        del r["dependsOn"]
+                    if "body" in r:
+                        r.setdefault("headers", {}).setdefault("Content-Type", "application/json")
+                body = self.request("POST", "/$batch", json={"requests": payload}, idempotent=False).body
+                for answer in body.get("responses", []):
+                    if answer.get("status") in RETRY_STATUSES and rounds < self.max_attempts:
+                        retry.append(next(r for r in chunk if r["id"] == answer["id"]))
+                        after = str((answer.get("headers") or {}).get("Retry-After", ""))
+                        delay = max(delay, float(after) if after.isdigit() else 1.0)
+                    else:
+                        answers[str(answer["id"])] = answer
+            if retry and waited + delay <= self.max_wait:
+                self.stats.retries += len(retry)
+                time.sleep(delay)
+                waited += delay
+                pending = retry
+            else:
+                for r in retry:
+                    answers[r["id"]] = {"id": r["id"], "status": 429, "body": {"error": {"code": "TooManyRequests"}}}
+                pending = []
+        return [answers[str(r["id"])] for r in requests_]
+
+
+def _body(response: requests.Response, raw: bool) -> Any:
+    if raw:
+        return response.content
+    if not response.content:
+        return None
+    if "json" in response.headers.get("Content-Type", ""):
+        try:
+            return response.json()
+        except ValueError:
+            return None
+    return response.content
+
+
+def graph_failure(status: int, body: Any, request_id: str = "", headers: Any = None) -> FunctionError:
+    """A Graph error answer as a catalog error, keeping Graph's code and request-id."""
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    graph_code = str(error.get("code", "")) if isinstance(error, dict) else ""
+    graph_message = str(error.get("message", ""))[:500] if isinstance(error, dict) else ""
+    details = {"graph_code": graph_code, "graph_message": graph_message, "request_id": request_id}
+    if status == 429:
+        retry_after = (headers or {}).get("Retry-After", "")
+        return FunctionError("Throttled", retry_after=retry_after, **details)
+    if status in (503, 504) or status >= 500:
+        return FunctionError("Timeout" if status == 504 else "UpstreamUnavailable", **details)
+    if graph_code == "Authorization_RequestDenied" or (status == 403 and graph_code in ("", "Forbidden")):
+        return FunctionError("Authorization_RequestDenied", **details)
+    if graph_code == "Authorization_IdentityNotFound":
+        return FunctionError("Authorization_IdentityNotFound", **details)
+    if status == 404:
+        return FunctionError("NotFound", **details)
+    return FunctionError("GraphError", f"Microsoft Graph refused the request ({graph_code or status}): "
+                         f"{graph_message or 'no message'}", status=status, **details)

@@ -1,0 +1,78 @@
+"""The error catalog: every failure of a Graph function is one of these codes.
+
+Each has an HTTP status for the API and a sentence saying what happened and what to do. Extra
+details (Graph's own code, its request-id, a reconnect URL, Retry-After) ride along in ``details``;
+tokens and secrets never do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    code: str
+    status: int
+    message: str  # what happened and what to do
+
+
+CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
+    ErrorKind("Authorization_RequestDenied", 403,
+              "Microsoft Graph denied the request: the caller lacks the permission or directory role it needs. "
+              "Grant the permission (with admin consent) in the Azure portal, or assign the user a directory role."),
+    ErrorKind("Authorization_IdentityNotFound", 403,
+              "The application is not known in the App tenant. A tenant administrator must grant it consent "
+              "(/auth/microsoft/admin-consent/) before application calls can be made."),
+    ErrorKind("RefreshTokenInvalid", 401,
+              "The member's Microsoft sign-in has expired or was revoked. They must reconnect on their account page."),
+    ErrorKind("ScopeInvalid", 403,
+              "The member has not granted the permission this function needs. Send them to the reconnect URL to "
+              "grant it."),
+    ErrorKind("TenantNotFound", 400,
+              "The App tenant ID is missing or does not exist. Set a valid Directory (tenant) ID in the Microsoft "
+              "settings."),
+    ErrorKind("InvalidClientCredentials", 503,
+              "Microsoft rejected the site's client secret (wrong or expired). Create a new secret in the Azure portal "
+              "and enter it in the Microsoft settings."),
+    ErrorKind("MicrosoftAuthDisabled", 503,
+              "Microsoft functions are switched off. Enable Sign in with Microsoft in the Microsoft settings."),
+    ErrorKind("NotConnected", 409,
+              "That member has not connected a Microsoft account (or disconnected it). They must sign in with "
+              "Microsoft first."),
+    ErrorKind("ValidationError", 400, "The parameters are not valid. Correct the fields named in the details."),
+    ErrorKind("NotFound", 404, "Microsoft Graph has no such object. Check the id."),
+    ErrorKind("Throttled", 429,
+              "Microsoft Graph is throttling these calls and the retry budget ran out. Retry after the interval given."),
+    ErrorKind("UpstreamUnavailable", 503, "Microsoft is unavailable right now. Retry in a little while."),
+    ErrorKind("Timeout", 504, "Microsoft did not answer in time. Retry; if it persists, ask for less data per call."),
+    ErrorKind("GraphError", 502, "Microsoft Graph refused the request. Its code and request-id are in the details."),
+    ErrorKind("UnknownFunction", 404, "There is no function by that name. GET /api/functions/ lists them."),
+    ErrorKind("AuthenticationRequired", 401,
+              "This API needs an API key (Authorization: Bearer <key>) or a signed-in session."),
+    ErrorKind("PermissionDenied", 403,
+              "The caller may not run this function this way (API key limits, or acting for another member)."),
+    ErrorKind("TaskNotFound", 404, "There is no task with that id, or its result has expired."),
+    ErrorKind("QueueUnavailable", 503,
+              "Background execution is unavailable (the task queue cannot be reached). Call the function "
+              "synchronously, or retry later."),
+]}
+
+
+class FunctionError(Exception):
+    """A catalog error. ``str()`` is the sentence; ``as_dict()`` is what the API returns."""
+
+    def __init__(self, code: str, message: str | None = None, **details: Any) -> None:
+        kind = CATALOG[code]
+        self.code = code
+        self.status = kind.status
+        self.message = message or kind.message
+        self.details = {k: v for k, v in details.items() if v not in (None, "")}
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body

@@ -1,0 +1,193 @@
+"""``execute()``: validate, authorize, get a token, run the function, log the call.
+
+This is the one entry point behind every surface (Python, HTTP API, CLI, Celery tasks).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.urls import reverse
+from jsonschema import Draft202012Validator
+
+from graphfns.app_tokens import AppTokenCache
+from graphfns.client import GraphClient
+from graphfns.errors import FunctionError
+from graphfns.models import FunctionCall
+from graphfns.registry import Function, load
+from membership import tokens
+from membership.models import MicrosoftAccount, MicrosoftSettings
+from membership.modes import scope_key
+from membership.validators import is_guid
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Call:
+    """What a function handler works with: the Graph client, who acts, and helpers."""
+
+    function: Function
+    client: GraphClient
+    mode: str  # "delegated" | "application"
+    auth_user: AbstractBaseUser | None
+    account: MicrosoftAccount | None
+    idempotency_key: str | None = None
+    progress: Progress | None = None
+
+    @property
+    def delegated(self) -> bool:
+        return self.mode == "delegated"
+
+    def user_path(self, user_id: str) -> str:
+        """The Graph path of a user: 'me', a platform user id, an object id or a UPN."""
+        user_id = str(user_id).strip()
+        if user_id.lower() == "me":
+            if not self.delegated:
+                raise FunctionError("ValidationError", "user_id 'me' needs a member to act as: give auth_user_id.",
+                                    field="user_id")
+            return "/me"
+        if user_id.isdigit():
+            account = (MicrosoftAccount.objects.filter(user_id=int(user_id)).exclude(status="revoked")
+                       .order_by("-last_refreshed_at").first())
+            if account is None:
+                raise FunctionError("NotConnected", f"Platform user {user_id} has no connected Microsoft account.",
+                                    field="user_id")
+            return f"/users/{account.object_id}"
+        if is_guid(user_id) or re.fullmatch(r"[^@\s/]+@[^@\s/]+", user_id):
+            return f"/users/{quote(user_id)}"
+        raise FunctionError("ValidationError", "user_id must be 'me', a platform user id, a Microsoft object id or "
+                            "a user principal name.", field="user_id")
+
+    def report(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+
+@lru_cache(maxsize=256)
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load()[name].params)
+
+
+def validate_params(fn: Function, params: Any) -> dict[str, Any]:
+    if not isinstance(params, dict):
+        raise FunctionError("ValidationError", "params must be a JSON object.", field="params")
+    errors = sorted(_validator(fn.name).iter_errors(params), key=lambda e: list(e.absolute_path))
+    if errors:
+        problems = []
+        for e in errors[:10]:
+            where = ".".join(str(p) for p in e.absolute_path)
+            if e.validator == "required":
+                where = e.message.split("'")[1]
+            elif e.validator == "additionalProperties":
+                where = where or "params"
+            problems.append({"field": where or "params", "message": e.message})
+        first = problems[0]
+        raise FunctionError("ValidationError", f"{first['field']}: {first['message']}", errors=problems)
+    return params
+
+
+def reconnect_url(scopes: list[str]) -> str:
+    return reverse("membership:consent") + "?" + urlencode({"scopes": " ".join(scopes), "next": "/account/"})
+
+
+def _member_account(user: AbstractBaseUser) -> MicrosoftAccount:
+    account = (MicrosoftAccount.objects.filter(user=user).exclude(status="revoked")
+               .order_by("-last_refreshed_at").first())
+    if account is None:
+        raise FunctionError("NotConnected")
+    return account
+
+
+def _delegated_token(fn: Function, account: MicrosoftAccount) -> str:
+    granted = {scope_key(s) for s in account.granted_scopes.split()}
+    if not any(scope_key(s) in granted for s in fn.delegated):
+        wanted = [fn.delegated[0]]
+        raise FunctionError("ScopeInvalid", f"{fn.name} needs one of {', '.join(fn.delegated)}; the member has not "
+                            "granted it. Send them to the reconnect URL.", missing_scopes=list(fn.delegated),
+                            reconnect_url=reconnect_url(wanted))
+    try:
+        return tokens.access_token(account)
+    except tokens.NotConnected:
+        raise FunctionError("NotConnected") from None
+    except tokens.RefreshFailed as exc:
+        if exc.permanent:
+            raise FunctionError("RefreshTokenInvalid", aad_code=exc.aad_code,
+                                reconnect_url=reverse("membership:account")) from None
+        if "client secret" in str(exc):
+            raise FunctionError("InvalidClientCredentials", aad_code=exc.aad_code) from None
+        raise FunctionError("UpstreamUnavailable", str(exc)) from None
+
+
+def resolve_user(auth_user: AbstractBaseUser | int | str | None) -> AbstractBaseUser | None:
+    if auth_user is None or isinstance(auth_user, AbstractBaseUser):
+        return auth_user
+    User = get_user_model()
+    try:
+        return User.objects.get(pk=int(auth_user))
+    except (User.DoesNotExist, ValueError):
+        raise FunctionError("ValidationError", f"auth_user_id {auth_user} is not a platform user.",
+                            field="auth_user_id") from None
+
+
+def execute(name: str, params: dict[str, Any] | None = None, auth_user: AbstractBaseUser | int | str | None = None,
+            *, caller: str = "python", idempotency_key: str | None = None, progress: Progress | None = None) -> Any:
+    """Run Graph function ``name`` with ``params``; as ``auth_user`` (delegated) or as the application.
+
+    Returns the function's result or raises ``FunctionError`` with a catalog code.
+    """
+    started = time.perf_counter()
+    fn = load().get(name)
+    if fn is None:
+        raise FunctionError("UnknownFunction", f"There is no function {name!r}. GET /api/functions/ lists them.")
+    user = None
+    client: GraphClient | None = None
+    mode = "delegated" if auth_user is not None else "application"
+    error_code = ""
+    try:
+        user = resolve_user(auth_user)
+        params = validate_params(fn, params if params is not None else {})
+        ms = MicrosoftSettings.objects.filter(pk=1).first()
+        if ms is None or not ms.enabled:
+            raise FunctionError("MicrosoftAuthDisabled")
+        account = None
+        if user is not None:
+            if not fn.delegated:
+                raise FunctionError("PermissionDenied", f"{fn.name} runs as the application only: leave out "
+                                    "auth_user_id.")
+            account = _member_account(user)
+            token = _delegated_token(fn, account)
+        else:
+            if not fn.application:
+                raise FunctionError("ValidationError", f"{fn.name} acts for a member: give auth_user_id.",
+                                    field="auth_user_id")
+            token = AppTokenCache(ms).token()
+        client = GraphClient(ms.graph_url, token)
+        call = Call(fn, client, mode, user, account, idempotency_key or str(uuid.uuid4()), progress)
+        return fn.handler(call, params)
+    except FunctionError as exc:
+        error_code = exc.code
+        raise
+    except Exception:
+        error_code = "InternalError"
+        raise
+    finally:
+        FunctionCall.objects.create(
+            function=name, caller=caller[:150], acting_user=user if mode == "delegated" else None, mode=mode,
+            status=FunctionCall.Status.ERROR if error_code else FunctionCall.Status.OK, error_code=error_code,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+            graph_requests=client.stats.requests if client else 0,
+            request_id=client.stats.last_request_id if client else "",
+        )

@@ -1,0 +1,97 @@
+"""API keys for the HTTP API, and the log of function calls."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+KEY_PREFIX = "gfn_"
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A bearer key for /api/. Shown once when made; only its hash is stored."""
+
+    name = models.CharField(max_length=100, help_text="Who or what uses this key, e.g. “intranet sync job”.")
+    prefix = models.CharField(max_length=12, editable=False, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    allowed_functions = models.TextField(
+        blank=True,
+        help_text="Function names this key may run (one per line, e.g. users.get, or a family such as "
+        "calendar.*). Empty: every function.",
+    )
+    delegated_only = models.BooleanField(
+        default=False, help_text="Only calls on behalf of a member (auth_user_id); no application calls."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="Set to revoke the key.")
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, name: str, **fields: object) -> tuple[ApiKey, str]:
+        """A new key and its secret value (returned once, never stored)."""
+        raw = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = cls.objects.create(name=name, prefix=raw[:10], key_hash=hash_key(raw), **fields)
+        return key, raw
+
+    @classmethod
+    def authenticate(cls, raw: str) -> ApiKey | None:
+        key = cls.objects.filter(key_hash=hash_key(raw), revoked_at__isnull=True).first()
+        if key is not None:
+            cls.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+        return key
+
+    @property
+    def function_patterns(self) -> list[str]:
+        return [line.strip() for line in self.allowed_functions.replace(",", "\n").splitlines() if line.strip()]
+
+    def allows(self, function_name: str) -> bool:
+        patterns = self.function_patterns
+        if not patterns:
+            return True
+        family = function_name.split(".", 1)[0]
+        return function_name in patterns or f"{family}.*" in patterns
+
+
+class FunctionCall(models.Model):
+    """One Graph function call: who asked, for whom, how it ended, how long it took."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        ERROR = "error", "Error"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    function = models.CharField(max_length=100, db_index=True)
+    caller = models.CharField(max_length=150, help_text="API key, user, cli or task.")
+    acting_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", help_text="The member acted for; empty: the application.")
+    mode = models.CharField(max_length=12)  # delegated | application
+    status = models.CharField(max_length=8, choices=Status.choices)
+    error_code = models.CharField(max_length=60, blank=True, db_index=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    graph_requests = models.PositiveIntegerField(default=0)
+    request_id = models.CharField(max_length=64, blank=True, help_text="Graph's request-id of the last request.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.function} {self.status}"
+
+    @property
+    def acting_for(self) -> str:
+        return "application" if self.mode == "application" else str(self.acting_user or "member (deleted)")
