@@ -64,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "latency":
                 time.sleep(fault.latency_ms / 1000)
             elif fault.kind == "status":
-                self._write(_fault_response(emu, req, fault.status, fault.retry_after))
+                self._write(fault_response(emu, req, fault.status, fault.retry_after))
                 return
         self._write(emu.handle(req))
 
@@ -80,7 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
 
-def _fault_response(emu: Emulator, req: Request, status: int, retry_after: int | None) -> Response:
+def fault_response(emu: Emulator, req: Request, status: int, retry_after: int | None) -> Response:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if req.path.lower().startswith("/v1.0"):
         from emulator.graph.errors import graph_error

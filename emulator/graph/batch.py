@@ -134,6 +134,13 @@ def batch(emu: Emulator, req: Request, caller: Caller) -> Response:
                                              "message": "Nested batch requests are not supported."}}}
             results[rid] = resp_entry
             continue
+        # Graph throttles inner requests one by one: status faults apply to them too.
+        fault = emu.pick_fault(sub.method, sub.path)
+        if fault is not None and fault.kind == "status":
+            from emulator.server import fault_response
+
+            results[rid] = _answer(rid, fault_response(emu, sub, fault.status, fault.retry_after))
+            continue
         results[rid] = _answer(rid, emu.handle(sub))
     # Answers in the order the caller listed the requests.
     ordered = [results[str(r["id"])] for r in body["requests"]]

@@ -1,0 +1,143 @@
+"""The Graph client against the emulator's faults: retries, budgets, paging, $batch."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from graphfns.client import GraphClient
+from graphfns.errors import FunctionError
+from tests.conftest import seeded_user
+
+
+@pytest.fixture
+def app_client(emulator: Any, settings: Any) -> GraphClient:
+    """A client with an application token minted by the emulator (Directory + Calendars roles)."""
+    settings.MICROSOFT_CA_BUNDLE = emulator.ca_file
+    emu = emulator.emulator
+    tenant = emu.state["tenants"][0]["id"]
+    token, _ = emu.issue_access_token(tenant, emulator.info["client_id"],
+                                      roles=["User.ReadWrite.All", "Calendars.ReadWrite"])
+    return GraphClient(emulator.base_url, token, max_attempts=4, max_wait=5)
+
+
+def fault(http: Any, emulator: Any, **spec: Any) -> None:
+    response = http.post(f"{emulator.base_url}/_emulator/faults", json=spec)
+    assert response.status_code in (200, 201), response.text
+
+
+def test_it_retries_a_429_after_the_retry_after_interval(app_client: GraphClient, emulator: Any, http_emulator: Any) -> None:
+    fault(http_emulator, emulator, kind="status", status=429, retry_after=1, path="/v1.0/users/*", count=2)
+    started = time.monotonic()
+    body = app_client.get("/users/adele@contoso.test")
+    assert body["displayName"] == "Adele Vance"
+    assert time.monotonic() - started >= 2.0  # honoured Retry-After twice
+    assert app_client.stats.retries == 2
+    assert app_client.stats.requests == 3
+
+
+@pytest.mark.parametrize("status", [503, 504])
+def test_it_retries_503_and_504(app_client: GraphClient, emulator: Any, http_emulator: Any, status: int) -> None:
+    fault(http_emulator, emulator, kind="status", status=status, retry_after=0, path="/v1.0/users/*", count=1)
+    assert app_client.get("/users/adele@contoso.test")["givenName"] == "Adele"
+    assert app_client.stats.retries == 1
+
+
+def test_throttling_beyond_the_budget_is_throttled_with_retry_after(app_client: GraphClient, emulator: Any, http_emulator: Any) -> None:
+    fault(http_emulator, emulator, kind="status", status=429, retry_after=30, path="/v1.0/users/*", count=5)
+    started = time.monotonic()
+    with pytest.raises(FunctionError) as excinfo:
+        app_client.get("/users/adele@contoso.test")
+    assert time.monotonic() - started < 2  # 30 s exceeds the 5 s budget: no pointless wait
+    assert excinfo.value.code == "Throttled"
+    assert excinfo.value.details["retry_after"] == "30"
+    assert excinfo.value.details["request_id"]
+
+
+def test_a_persistent_503_is_upstream_unavailable(app_client: GraphClient, emulator: Any, http_emulator: Any) -> None:
+    fault(http_emulator, emulator, kind="status", status=503, retry_after=0, path="/v1.0/users/*", count=10)
+    with pytest.raises(FunctionError) as excinfo:
+        app_client.get("/users/adele@contoso.test")
+    assert excinfo.value.code == "UpstreamUnavailable"
+    assert app_client.stats.requests == 4  # max_attempts
+
+
+def test_a_dropped_connection_is_retried_for_a_get(app_client: GraphClient, emulator: Any, http_emulator: Any) -> None:
+    fault(http_emulator, emulator, kind="reset", path="/v1.0/users/*", count=1)
+    assert app_client.get("/users/adele@contoso.test")["surname"] == "Vance"
+
+
+def test_a_dropped_connection_is_not_retried_for_a_plain_post(app_client: GraphClient, emulator: Any, http_emulator: Any) -> None:
+    lee = seeded_user(emulator, "lee")
+    fault(http_emulator, emulator, kind="reset", path="/v1.0/users/*/events", method="POST", count=1)
+    event = {"subject": "x", "start": {"dateTime": "2030-01-01T09:00:00", "timeZone": "UTC"},
+             "end": {"dateTime": "2030-01-01T10:00:00", "timeZone": "UTC"}}
+    with pytest.raises(FunctionError) as excinfo:
+        app_client.request("POST", f"/users/{lee['id']}/events", json=event)
+    assert excinfo.value.code == "UpstreamUnavailable"
+    assert app_client.stats.requests == 1
+
+
+def test_a_slow_answer_is_a_timeout(emulator: Any, http_emulator: Any, settings: Any) -> None:
+    settings.MICROSOFT_CA_BUNDLE = emulator.ca_file
+    emu = emulator.emulator
+    token, _ = emu.issue_access_token(emu.state["tenants"][0]["id"], "x", roles=["User.Read.All"])
+    client = GraphClient(emulator.base_url, token, max_attempts=1, timeout=(2, 0.3))
+    fault(http_emulator, emulator, kind="latency", latency_ms=1500, path="/v1.0/users/*", count=1)
+    with pytest.raises(FunctionError) as excinfo:
+        client.get("/users/adele@contoso.test")
+    assert excinfo.value.code == "Timeout"
+
+
+def test_graph_errors_keep_graphs_code_and_request_id(app_client: GraphClient) -> None:
+    with pytest.raises(FunctionError) as excinfo:
+        app_client.get("/users/nobody@contoso.test")
+    assert excinfo.value.code == "NotFound"
+    assert excinfo.value.details["graph_code"] == "Request_ResourceNotFound"
+    assert len(excinfo.value.details["request_id"]) >= 32
+
+
+def test_paging_follows_next_links_over_more_than_three_pages(app_client: GraphClient, emulator: Any) -> None:
+    emulator.emulator.requests.clear()
+    users = list(app_client.pages("/users", params={"$top": 3, "$select": "id,displayName"}))
+    assert len(users) == 13
+    assert len({u["id"] for u in users}) == 13
+    assert app_client.stats.requests == 5
+
+
+def test_batch_sends_20_per_request_and_keeps_the_order(app_client: GraphClient, emulator: Any) -> None:
+    users = emulator.emulator.state["tenants"][0]["users"]
+    wanted = [users[i % len(users)]["id"] for i in range(45)]
+    requests_ = [{"id": str(i), "method": "GET", "url": f"/users/{uid}?$select=id"} for i, uid in enumerate(wanted)]
+    answers = app_client.batch(requests_)
+    assert [a["body"]["id"] for a in answers] == wanted
+    assert app_client.stats.requests == 3  # 20 + 20 + 5
+
+
+def test_batch_honours_depends_on(app_client: GraphClient, emulator: Any) -> None:
+    lee = seeded_user(emulator, "lee")
+    event = {"subject": "Batch", "start": {"dateTime": "2030-01-01T09:00:00", "timeZone": "UTC"},
+             "end": {"dateTime": "2030-01-01T10:00:00", "timeZone": "UTC"}}
+    answers = app_client.batch([
+        {"id": "create", "method": "POST", "url": f"/users/{lee['id']}/events", "body": event},
+        {"id": "list", "method": "GET", "url": f"/users/{lee['id']}/events?$filter=subject eq 'Batch'",
+         "dependsOn": ["create"]},
+    ])
+    assert answers[0]["status"] == 201
+    assert [e["subject"] for e in answers[1]["body"]["value"]] == ["Batch"]
+
+
+def test_batch_items_throttled_once_are_sent_again(app_client: GraphClient, emulator: Any) -> None:
+    # Throttle only the inner request for Adele, once: the batch itself succeeds.
+    emu = emulator.emulator
+    from emulator.app import Fault
+
+    adele = seeded_user(emulator, "adele")
+    with emu.lock:
+        emu.faults.append(Fault(kind="status", status=429, retry_after=1, path=f"/v1.0/users/{adele['id']}", count=1))
+    answers = app_client.batch([{"id": "a", "method": "GET", "url": f"/users/{adele['id']}"},
+                                {"id": "b", "method": "GET", "url": "/users/lee@contoso.test"}])
+    assert [a["status"] for a in answers] == [200, 200]
+    assert app_client.stats.retries == 1
