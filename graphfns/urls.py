@@ -1,4 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path, re_path
+
+from graphfns import api
 
 app_name = "graphfns"
-urlpatterns: list = []
+urlpatterns = [
+    path("functions/", api.function_list, name="functions"),
+    path("functions/<str:name>/", api.function_detail, name="function"),
+    path("functions/<str:name>/execute", api.function_execute, name="execute"),
+    path("openapi.json", api.openapi, name="openapi"),
+    path("tasks/<str:task_id>", api.task_status, name="task"),
+    path("settings/cache/aad", api.clear_cache, name="clear-cache"),
+    # Anything else under /api/ answers in JSON too, never with an HTML page.
+    re_path(r"^(?P<path>.*)$", api.not_found),
+]

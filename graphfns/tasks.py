@@ -1,0 +1,90 @@
+"""Graph functions in the background: ``submit()`` queues a call, ``status()`` reports on it.
+
+The task runs the same ``execute()`` as every other surface. A catalog error is a result, not a
+task failure: the task returns ``{"error": {...}}`` so its code and details survive the JSON
+result backend. Who submitted a task is kept beside it (in the cache, for as long as Celery keeps
+results) so only they can read it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from celery.result import AsyncResult
+from django.core.cache import cache
+from kombu.exceptions import OperationalError
+
+from graphfns.errors import FunctionError
+from graphfns.execution import execute
+from project.celery import app
+
+OWNER_KEY = "graphfns:task:{}"
+STATES = {"PENDING": "pending", "RECEIVED": "pending", "RETRY": "pending", "STARTED": "running",
+          "PROGRESS": "running", "SUCCESS": "succeeded", "FAILURE": "failed", "REVOKED": "failed"}
+
+
+@shared_task(bind=True, track_started=True, name="graphfns.run_function")
+def run_function(self: Any, name: str, params: dict[str, Any], auth_user_id: int | None, caller: str,
+                 idempotency_key: str | None = None) -> dict[str, Any]:
+    def progress(done: int, total: int) -> None:
+        self.update_state(state="PROGRESS", meta={"done": done, "total": total})
+
+    try:
+        return {"result": execute(name, params, auth_user_id, caller=caller, idempotency_key=idempotency_key,
+                                  progress=progress)}
+    except FunctionError as exc:
+        return {"error": exc.as_dict()}
+
+
+def submit(name: str, params: dict[str, Any], auth_user_id: int | None, caller: str,
+           idempotency_key: str | None = None) -> str:
+    """Queue a call; its task id. ``QueueUnavailable`` when the broker cannot be reached."""
+    try:
+        result = run_function.apply_async(
+            args=(name, params, auth_user_id, caller, idempotency_key),
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+        )
+    except OperationalError:
+        raise FunctionError("QueueUnavailable") from None
+    cache.set(OWNER_KEY.format(result.id), {"caller": caller, "function": name}, _result_lifetime())
+    return str(result.id)
+
+
+def owner(task_id: str) -> str | None:
+    """The caller label that submitted ``task_id``; None when unknown or expired."""
+    entry = cache.get(OWNER_KEY.format(task_id))
+    return entry["caller"] if entry else None
+
+
+def status(task_id: str) -> dict[str, Any]:
+    """``{"task_id", "function", "state": pending|running|succeeded|failed, "result" | "error" | "progress"}``."""
+    entry = cache.get(OWNER_KEY.format(task_id))
+    if entry is None:
+        raise FunctionError("TaskNotFound")
+    try:
+        result = AsyncResult(task_id, app=app)
+        state = result.state
+        info = result.info
+    except OperationalError:
+        raise FunctionError("QueueUnavailable") from None
+    body: dict[str, Any] = {"task_id": task_id, "function": entry["function"], "state": STATES.get(state, "pending")}
+    if state == "PROGRESS" and isinstance(info, dict):
+        body["progress"] = {"done": info.get("done", 0), "total": info.get("total", 0)}
+    elif state == "SUCCESS" and isinstance(info, dict):
+        if "error" in info:
+            body["state"] = "failed"
+            body["error"] = info["error"]
+        else:
+            body["result"] = info.get("result")
+    elif body["state"] == "failed":
+        # An unexpected exception in the worker: its text may hold anything, so it stays in the worker log.
+        body["error"] = {"code": "InternalError",
+                         "message": "The task failed unexpectedly. The worker's log and the call log have the details."}
+    return body
+
+
+def _result_lifetime() -> int:
+    expires = app.conf.result_expires
+    seconds = expires.total_seconds() if hasattr(expires, "total_seconds") else expires
+    return int(seconds or 86400)
