@@ -56,8 +56,8 @@ class Emulator:
         auto_approve: bool = False,
     ) -> None:
         # Importing the route modules registers their handlers on the shared router.
-        import emulator.control  # noqa: F401
-        import emulator.graph  # noqa: F401
+        import emulator.control
+        import emulator.graph
         import emulator.identity  # noqa: F401
 
         self.lock = threading.RLock()
@@ -214,4 +214,6 @@ class Emulator:
                 from emulator.graph.errors import graph_error
 
                 return graph_error(self, req, 500, "generalException", "The emulator failed on this request.")
-            return json_response({"error": "server_error", "error_description": "The emulator failed on this request."}, 500)
+            return json_response(
+                {"error": "server_error", "error_description": "The emulator failed on this request."}, 500
+            )

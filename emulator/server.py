@@ -85,7 +85,8 @@ def fault_response(emu: Emulator, req: Request, status: int, retry_after: int | 
     if req.path.lower().startswith("/v1.0"):
         from emulator.graph.errors import graph_error
 
-        code = {429: "TooManyRequests", 503: "serviceNotAvailable", 504: "gatewayTimeout"}.get(status, "generalException")
+        codes = {429: "TooManyRequests", 503: "serviceNotAvailable", 504: "gatewayTimeout"}
+        code = codes.get(status, "generalException")
         msg = {
             429: "Too many requests; retry after the interval in Retry-After.",
             503: "The service is temporarily unavailable.",

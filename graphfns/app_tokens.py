@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 from django.core.cache import cache
+from msal.exceptions import MsalServiceError
 
 from graphfns.errors import FunctionError
 from membership.encryption import UndecryptableValue, decrypt, encrypt
@@ -66,7 +67,7 @@ class AppTokenCache:
             if failure.code == "tenant_not_found":
                 raise FunctionError("TenantNotFound", aad_code="AADSTS90002") from None
             raise FunctionError("UpstreamUnavailable", failure.failure.title) from None
-        except requests.RequestException:
+        except (requests.RequestException, MsalServiceError):
             raise FunctionError("UpstreamUnavailable") from None
         if "access_token" not in result:
             raise app_token_failure(result)

@@ -34,8 +34,8 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
               "The App tenant ID is missing or does not exist. Set a valid Directory (tenant) ID in the Microsoft "
               "settings."),
     ErrorKind("InvalidClientCredentials", 503,
-              "Microsoft rejected the site's client secret (wrong or expired). Create a new secret in the Azure portal "
-              "and enter it in the Microsoft settings."),
+              "Microsoft rejected the site's client secret (wrong or expired). Create a new secret in the "
+              "Azure portal and enter it in the Microsoft settings."),
     ErrorKind("MicrosoftAuthDisabled", 503,
               "Microsoft functions are switched off. Enable Sign in with Microsoft in the Microsoft settings."),
     ErrorKind("NotConnected", 409,
@@ -44,7 +44,8 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
     ErrorKind("ValidationError", 400, "The parameters are not valid. Correct the fields named in the details."),
     ErrorKind("NotFound", 404, "Microsoft Graph has no such object. Check the id."),
     ErrorKind("Throttled", 429,
-              "Microsoft Graph is throttling these calls and the retry budget ran out. Retry after the interval given."),
+              "Microsoft Graph is throttling these calls and the retry budget ran out. "
+              "Retry after the interval given."),
     ErrorKind("UpstreamUnavailable", 503, "Microsoft is unavailable right now. Retry in a little while."),
     ErrorKind("Timeout", 504, "Microsoft did not answer in time. Retry; if it persists, ask for less data per call."),
     ErrorKind("GraphError", 502, "Microsoft Graph refused the request. Its code and request-id are in the details."),

@@ -75,7 +75,7 @@ def function(name: str, *, description: str, params: dict[str, Any], delegated: 
 
 def load() -> dict[str, Function]:
     """The registry with every function family imported."""
-    import graphfns.calendar  # noqa: F401
+    import graphfns.calendar
     import graphfns.users  # noqa: F401
 
     return REGISTRY

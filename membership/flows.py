@@ -13,14 +13,14 @@ import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
-
-import requests
 from urllib.parse import urlencode
 
+import requests
 from django.contrib.auth import login
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from msal.exceptions import MsalServiceError
 
 from membership.accounts import link_member, store_tokens
 from membership.failures import SignInFailure, failure_from_aad
@@ -134,7 +134,7 @@ def complete_sign_in(request: HttpRequest, params: dict[str, str]) -> SignInResu
         raise SignInFailure("state_mismatch", "callback does not match the flow") from None
     except RuntimeError:  # MSAL: nonce mismatch
         raise SignInFailure("user_profile_failed", "nonce mismatch") from None
-    except requests.RequestException as exc:
+    except (requests.RequestException, MsalServiceError) as exc:
         raise SignInFailure("access_token_failed", f"token endpoint unreachable ({type(exc).__name__})") from None
     if "error" in result:
         failure = failure_from_aad(result)

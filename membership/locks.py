@@ -7,11 +7,12 @@ import hashlib
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+from redis.exceptions import LockNotOwnedError
 
 
 class LockTimeout(Exception):
@@ -38,10 +39,8 @@ def held(name: str, *, timeout: float = 30, wait: float = 30) -> Iterator[None]:
         try:
             yield
         finally:
-            try:
+            with suppress(LockNotOwnedError):  # expired while held: nothing to release
                 lock.release()
-            except Exception:  # noqa: BLE001 - expired while held: nothing to release
-                pass
         return
     folder = Path(settings.VAR_DIR) / "locks"
     folder.mkdir(parents=True, exist_ok=True)

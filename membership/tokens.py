@@ -15,6 +15,7 @@ from datetime import timedelta
 import requests
 from django.db import transaction
 from django.utils import timezone
+from msal.exceptions import MsalServiceError
 
 from membership.accounts import store_tokens
 from membership.failures import aadsts_codes
@@ -83,7 +84,8 @@ def refresh_account(account_id: int, *, force: bool = False) -> MicrosoftAccount
         scopes = [s for s in account.granted_scopes.split() if s.lower() not in RESERVED] or ["User.Read"]
         try:
             result = msal_app(ms).acquire_token_by_refresh_token(account.refresh_token, scopes=scopes)
-        except requests.RequestException as exc:
+        except (requests.RequestException, MsalServiceError) as exc:
+            # MsalServiceError: a 5xx from the token endpoint (MSAL then throttles for Retry-After).
             raise RefreshFailed(f"Microsoft could not be reached ({type(exc).__name__}).", permanent=False) from None
         if "error" in result:
             failure = _classify(result)
