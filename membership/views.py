@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -135,7 +138,12 @@ def _admin_consent_done(request: HttpRequest, params: dict[str, str]) -> HttpRes
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
     accounts = request.user.microsoft_accounts.order_by("username")
-    return render(request, "membership/account.html", {"accounts": accounts})
+    # Other apps add sections (e.g. upcoming events) without membership importing them: each
+    # panel is a dotted path to ``(request) -> str`` returning HTML it escaped itself.
+    panels = [import_string(path)(request) for path in getattr(settings, "ACCOUNT_PAGE_PANELS", [])]
+    return render(request, "membership/account.html", {
+        "accounts": accounts, "panels": mark_safe("".join(panels)),  # noqa: S308
+    })
 
 
 @require_POST

@@ -149,6 +149,11 @@ CELERY_TIMEZONE = "UTC"
 # Only for the local emulator: the CA to trust for Microsoft endpoints (see README).
 MICROSOFT_CA_BUNDLE = env.str("MICROSOFT_CA_BUNDLE", default="") or None
 
+# Graph functions: days the function call log is kept (purge_call_log, and the admin's purge button).
+GRAPH_CALL_LOG_RETENTION_DAYS = env.int("GRAPH_CALL_LOG_RETENTION_DAYS", default=30)
+# Sections other apps add to the member's /account/ page: dotted paths to (request) -> HTML.
+ACCOUNT_PAGE_PANELS = ["graphfns.panels.next_events"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,0 +1,376 @@
+"""Admin for Graph functions: configuration checks and cache on the Microsoft settings page, API
+keys, the function call log, and members' Entra directory roles on the user page.
+
+membership never imports graphfns, so the settings and user pages are extended here: their admin
+classes are subclassed and registered again in place of the originals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+
+import graphfns
+from graphfns.app_tokens import clear_app_token_cache
+from graphfns.errors import FunctionError
+from graphfns.models import ApiKey, FunctionCall
+from graphfns.registry import load
+from graphfns.retention import purge_call_log, retention_days
+from membership import admin as membership_admin
+from membership.models import MicrosoftAccount, MicrosoftSettings
+
+User = get_user_model()
+
+
+def _post_only(request: HttpRequest) -> HttpResponse | None:
+    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
+
+
+def _describe(exc: FunctionError) -> str:
+    return f"{exc.message} ({exc.code})"
+
+
+# -- Microsoft settings: "Test configuration" and "Clear Microsoft functions cache" -------------
+
+
+class MicrosoftSettingsAdmin(membership_admin.MicrosoftSettingsAdmin):
+    change_form_template = "graphfns/admin/microsoftsettings_change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/test-configuration/", view(self.test_configuration_view),
+                 name=f"{name}_test_configuration"),
+            path("<path:object_id>/clear-cache/", view(self.clear_cache_view), name=f"{name}_clear_cache"),
+            *super().get_urls(),
+        ]
+
+    def _editable(self, request: HttpRequest, object_id: str) -> MicrosoftSettings:
+        obj = self.get_object(request, object_id)
+        if obj is None or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
+    def test_configuration_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if refused := _post_only(request):
+            return refused
+        obj = self._editable(request, object_id)
+        from graphfns.diagnostics import run_checks
+
+        checks = run_checks()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Test configuration",
+            "opts": self.opts,
+            "original": obj,
+            "checks": checks,
+            "all_ok": all(c.ok for c in checks),
+            "failed": sum(1 for c in checks if not c.ok),
+        }
+        response = TemplateResponse(request, "graphfns/admin/test_configuration.html", context)
+        add_never_cache_headers(response)
+        return response
+
+    def clear_cache_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if refused := _post_only(request):
+            return refused
+        obj = self._editable(request, object_id)
+        had_token = clear_app_token_cache()
+        messages.success(request, "Cleared the Microsoft functions cache: the next application call gets a new "
+                         "token from Microsoft." + ("" if had_token else " (No token was cached.)"))
+        return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                                            args=[obj.pk]))
+
+
+admin.site.unregister(MicrosoftSettings)
+admin.site.register(MicrosoftSettings, MicrosoftSettingsAdmin)
+
+
+# -- API keys ---------------------------------------------------------------------------------
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ("name", "allowed_functions", "delegated_only")
+
+    def clean_allowed_functions(self) -> str:
+        key = ApiKey(allowed_functions=self.cleaned_data["allowed_functions"])
+        known = load()
+        families = {fn.family for fn in known.values()}
+        unknown = [p for p in key.function_patterns
+                   if p not in known and not (p.endswith(".*") and p[:-2] in families)]
+        if unknown:
+            raise forms.ValidationError(
+                f"No such function: {', '.join(unknown)}. Use names such as users.get, or a family such as "
+                f"calendar.* ({', '.join(sorted(families))}).")
+        return "\n".join(key.function_patterns)
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "revoked"
+    parameter_name = "revoked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Active"), ("yes", "Revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(revoked_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made here and shown once; only a prefix identifies them afterwards (the hash never shows)."""
+
+    form = ApiKeyForm
+    list_display = ("name", "key_prefix", "functions", "delegated_only", "created_at", "last_used_at", "revoked")
+    list_filter = (RevokedFilter, "delegated_only")
+    search_fields = ("name", "prefix")
+    actions = ["revoke"]
+    info_fields = ("key_prefix", "created_at", "last_used_at", "revoked_at")
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        return ("name", "allowed_functions", "delegated_only", *(self.info_fields if obj else ()))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        return self.info_fields if obj else ()
+
+    @admin.display(description="Key", ordering="prefix")
+    def key_prefix(self, obj: ApiKey) -> str:
+        return f"{obj.prefix}…"
+
+    @admin.display(description="Functions")
+    def functions(self, obj: ApiKey) -> str:
+        return ", ".join(obj.function_patterns) or "all"
+
+    @admin.display(description="Revoked", boolean=True, ordering="revoked_at")
+    def revoked(self, obj: ApiKey) -> bool:
+        return obj.revoked_at is not None
+
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        messages.success(request, f"Revoked {count} API key{'' if count == 1 else 's'}. Calls with "
+                         f"{'it' if count == 1 else 'them'} now fail with AuthenticationRequired.")
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, secret = ApiKey.issue(obj.name, allowed_functions=obj.allowed_functions,
+                                   delegated_only=obj.delegated_only)
+        obj.__dict__.update(key.__dict__)
+        # Kept on this request only, for response_add's one-time page; never stored or sent again.
+        request.issued_api_key_secret = secret  # type: ignore[attr-defined]
+
+    def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None) -> HttpResponse:
+        secret = getattr(request, "issued_api_key_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Copy the new API key",
+            "opts": self.opts,
+            "original": obj,
+            "secret": secret,
+        }
+        response = TemplateResponse(request, "graphfns/admin/api_key_issued.html", context)
+        add_never_cache_headers(response)
+        return response
+
+
+# -- Function call log ------------------------------------------------------------------------
+
+
+@admin.register(FunctionCall)
+class FunctionCallAdmin(admin.ModelAdmin):
+    """Read-only: calls are written by graphfns.execute and removed only by the retention purge."""
+
+    change_list_template = "graphfns/admin/functioncall_change_list.html"
+    list_display = ("created_at", "function", "caller", "acting_for", "status", "error_code", "duration",
+                    "graph_requests", "request_id")
+    list_filter = ("status", "function", "error_code", "mode", ("created_at", admin.DateFieldListFilter))
+    list_select_related = ("acting_user",)
+    search_fields = ("function", "caller", "error_code", "request_id", "acting_user__username",
+                     "acting_user__email")
+    date_hierarchy = "created_at"
+    fields = ("created_at", "function", "caller", "acting_for", "mode", "status", "error_code", "duration",
+              "graph_requests", "request_id")
+    readonly_fields = fields
+
+    @admin.display(description="Acting for")
+    def acting_for(self, obj: FunctionCall) -> str:
+        return obj.acting_for
+
+    @admin.display(description="Duration", ordering="duration_ms")
+    def duration(self, obj: FunctionCall) -> str:
+        return f"{obj.duration_ms} ms"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # the log is pruned by age, not picked over
+        return actions
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_purge"
+        return [path("purge/", self.admin_site.admin_view(self.purge_view), name=name), *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra = {**(extra_context or {}), "retention_days": retention_days(),
+                 "can_purge": self.has_delete_permission(request)}
+        return super().changelist_view(request, extra)
+
+    def purge_view(self, request: HttpRequest) -> HttpResponse:
+        if refused := _post_only(request):
+            return refused
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        days = retention_days()
+        deleted = purge_call_log(days)
+        messages.success(request, f"Deleted {deleted} call log entr{'y' if deleted == 1 else 'ies'} older than "
+                         f"{days} days.")
+        return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+
+
+# -- Members' Entra directory roles on the user page --------------------------------------------
+
+
+@dataclass
+class AccountRoles:
+    """One Microsoft account of a member, with its directory roles (or why they could not be read)."""
+
+    account: MicrosoftAccount
+    roles: list[dict[str, Any]] = field(default_factory=list)
+    assignable: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+    note: str = ""
+
+
+class MicrosoftRolesSection:
+    """Read lazily, when the template shows it: a POST that redirects never calls Graph."""
+
+    def __init__(self, user: Any, caller: str, can_change: bool) -> None:
+        self.user = user
+        self.caller = caller
+        self.can_change = can_change
+
+    @cached_property
+    def accounts(self) -> list[AccountRoles]:
+        ms = MicrosoftSettings.objects.filter(pk=1).first()
+        app_tenant = (ms.app_tenant_id if ms else "").lower()
+        out = []
+        catalog: list[dict[str, Any]] | None = None
+        for account in MicrosoftAccount.objects.filter(user=self.user).order_by("username"):
+            entry = AccountRoles(account)
+            out.append(entry)
+            if account.tenant_id.lower() != app_tenant:
+                entry.note = ("This account belongs to another tenant; the application manages directory roles "
+                              "in its App tenant only.")
+                continue
+            try:
+                entry.roles = directory_roles(account.object_id, self.caller)
+                if self.can_change:
+                    if catalog is None:
+                        catalog = role_catalog(self.caller)
+                    held = {r.get("roleTemplateId") for r in entry.roles}
+                    entry.assignable = [r for r in catalog if r.get("roleTemplateId") not in held]
+            except FunctionError as exc:
+                entry.error = _describe(exc)
+        return out
+
+
+def _roles(result: Any) -> list[dict[str, Any]]:
+    items = result.get("value", []) if isinstance(result, dict) else result
+    return sorted((r for r in items or [] if isinstance(r, dict)), key=lambda r: str(r.get("displayName", "")))
+
+
+def directory_roles(object_id: str, caller: str) -> list[dict[str, Any]]:
+    """The Entra directory roles a user holds, read as the application."""
+    return _roles(graphfns.execute("users.directory_roles", {"user_id": object_id}, caller=caller))
+
+
+def role_catalog(caller: str) -> list[dict[str, Any]]:
+    """Every directory role of the App tenant, to choose one to assign."""
+    return _roles(graphfns.execute("users.directory_roles", {}, caller=caller))
+
+
+class MemberAdmin(UserAdmin):
+    change_form_template = "graphfns/admin/user_change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/microsoft-roles/assign/", view(self.role_action(assign=True)),
+                 name=f"{name}_assign_directory_role"),
+            path("<path:object_id>/microsoft-roles/remove/", view(self.role_action(assign=False)),
+                 name=f"{name}_remove_directory_role"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        user = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if user is not None:
+            extra["microsoft_roles"] = MicrosoftRolesSection(
+                user, _caller(request), can_change=self.has_change_permission(request, user))
+        return super().change_view(request, object_id, form_url, extra)
+
+    def role_action(self, *, assign: bool) -> Callable[..., HttpResponse]:
+        def view(request: HttpRequest, object_id: str) -> HttpResponse:
+            if refused := _post_only(request):
+                return refused
+            user = self.get_object(request, object_id)
+            if user is None or not self.has_change_permission(request, user):
+                raise PermissionDenied
+            back = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[user.pk])
+            account = MicrosoftAccount.objects.filter(user=user, pk=request.POST.get("account")).first()
+            role_id = request.POST.get("role_id", "").strip()
+            role_name = request.POST.get("role_name", "").strip() or role_id
+            if account is None or not role_id:
+                messages.error(request, "Choose one of the member's Microsoft accounts and a directory role.")
+                return HttpResponseRedirect(back)
+            name = "users.assign_directory_role" if assign else "users.remove_directory_role"
+            try:
+                graphfns.execute(name, {"user_id": account.object_id, "role_id": role_id}, caller=_caller(request))
+            except FunctionError as exc:
+                messages.error(request, f"Could not {'assign' if assign else 'remove'} {role_name} "
+                               f"{'to' if assign else 'from'} {account.username}: {_describe(exc)}")
+            else:
+                messages.success(request, f"{'Assigned' if assign else 'Removed'} {role_name} "
+                                 f"{'to' if assign else 'from'} {account.username}.")
+            return HttpResponseRedirect(back)
+
+        return view
+
+
+def _caller(request: HttpRequest) -> str:
+    return f"admin:{request.user.get_username()}"
+
+
+admin.site.unregister(User)
+admin.site.register(User, MemberAdmin)
