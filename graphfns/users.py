@@ -1,22 +1,191 @@
-"""Microsoft 365 Users: the users family of Graph functions."""
+"""Microsoft 365 Users: the users family of Graph functions.
+
+Also home of the few helpers the calendar family shares: quoting an id into a path, listing a
+collection (all pages or one page with a cursor), and checking a pass-through path.
+"""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
+from graphfns.client import graph_failure
+from graphfns.errors import FunctionError
 from graphfns.execution import Call
 from graphfns.registry import USER_ID, function, schema
+from membership.validators import is_guid
 
 READ_ONE = ("User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All")
 READ_ALL = ("User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All")
 APP_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All")
+WRITE = ("User.ReadWrite.All", "Directory.ReadWrite.All")
+APP_WRITE = ("User.ReadWrite.All", "Directory.ReadWrite.All")
+MEMBER_OF = ("User.Read", "User.ReadBasic.All", "GroupMember.Read.All", "User.Read.All", "Directory.Read.All")
+APP_MEMBER_OF = ("User.Read.All", "GroupMember.Read.All", "Directory.Read.All")
+PHOTO = ("User.Read", "ProfilePhoto.Read.All", "User.ReadBasic.All", "User.Read.All", "Directory.Read.All")
+APP_PHOTO = ("ProfilePhoto.Read.All", "User.Read.All", "Directory.Read.All")
+ROLES_READ = ("RoleManagement.Read.Directory", "Directory.Read.All", "RoleManagement.ReadWrite.Directory",
+              "Directory.ReadWrite.All")
+ROLES_WRITE = ("RoleManagement.ReadWrite.Directory",)
+ANY_USER = ("User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All",
+            "Directory.Read.All", "Directory.ReadWrite.All")
+APP_ANY_USER = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+
 SELECT = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9]*$"}, "maxItems": 50,
           "description": "Properties to return ($select)."}
+OBJECT_ID = {"type": "string", "minLength": 1, "maxLength": 200}
+PAGING = {
+    "top": {"type": "integer", "minimum": 1, "maximum": 999, "description": "Page size."},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "Stop after this many items."},
+    "all_pages": {"type": "boolean", "default": True, "description": "Follow @odata.nextLink to the end."},
+    "cursor": {"type": "string", "maxLength": 4000, "description": "next_cursor from a previous page."},
+}
+ROLE = {"type": "string", "minLength": 1, "maxLength": 256,
+        "description": "A directory role: its template id, or its display name (e.g. 'User Administrator')."}
+
+_STRING = {"type": "string", "maxLength": 256}
+_STRINGS = {"type": "array", "items": {"type": "string", "maxLength": 256}, "maxItems": 50}
+# The writable user properties, as Graph names them; anything else is refused before any call.
+USER_PROPERTIES: dict[str, Any] = {
+    "accountEnabled": {"type": "boolean"},
+    "displayName": {"type": "string", "minLength": 1, "maxLength": 256},
+    "mailNickname": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9._\-']+$"},
+    "userPrincipalName": {"type": "string", "maxLength": 113, "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+    "passwordProfile": {"type": "object", "additionalProperties": False, "required": ["password"], "properties": {
+        "password": {"type": "string", "minLength": 8, "maxLength": 256},
+        "forceChangePasswordNextSignIn": {"type": "boolean"},
+        "forceChangePasswordNextSignInWithMfa": {"type": "boolean"},
+    }},
+    "givenName": _STRING, "surname": _STRING, "jobTitle": _STRING, "department": _STRING,
+    "officeLocation": _STRING, "companyName": _STRING, "employeeId": {"type": "string", "maxLength": 16},
+    "employeeType": _STRING, "mail": {"type": "string", "maxLength": 320}, "mobilePhone": _STRING,
+    "businessPhones": {"type": "array", "items": _STRING, "maxItems": 1}, "city": _STRING, "state": _STRING,
+    "country": _STRING, "postalCode": {"type": "string", "maxLength": 40}, "streetAddress": _STRING,
+    "usageLocation": {"type": "string", "pattern": r"^[A-Z]{2}$"}, "preferredLanguage": {"type": "string",
+                                                                                       "maxLength": 10},
+    "otherMails": _STRINGS, "ageGroup": _STRING, "passwordPolicies": _STRING, "aboutMe": {"type": "string"},
+}
+REQUIRED_ON_CREATE = ["accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"]
 
 
-def _select(params: dict[str, Any]) -> dict[str, str]:
+# -- helpers shared with the calendar family ----------------------------------------------------
+
+
+def segment(value: str) -> str:
+    """A user-given id as one path segment: nothing in it can reach another path."""
+    return quote(str(value), safe="")
+
+
+def entity(body: Any) -> Any:
+    """Graph's object without the @odata.context noise."""
+    if isinstance(body, dict):
+        return {k: v for k, v in body.items() if k != "@odata.context"}
+    return body
+
+
+def select(params: dict[str, Any]) -> dict[str, str]:
     return {"$select": ",".join(params["select"])} if params.get("select") else {}
+
+
+def collection(call: Call, path: str, params: dict[str, Any], query: dict[str, Any],
+               headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A Graph collection: every page (``{"value", "count"}``) or one page with ``next_cursor``."""
+    if params.get("top"):
+        query = {**query, "$top": params["top"]}
+    if params.get("cursor") or not params.get("all_pages", True):
+        if params.get("cursor"):
+            body = call.client.request("GET", _cursor(call, path, params["cursor"]), headers=headers).body
+        else:
+            body = call.client.request("GET", path, params=query, headers=headers).body
+        return {"value": body.get("value", []), "next_cursor": body.get("@odata.nextLink")}
+    items = list(call.client.pages(path, params=query, headers=headers, limit=params.get("limit")))
+    return {"value": items, "count": len(items)}
+
+
+def _cursor(call: Call, path: str, cursor: str) -> str:
+    # A cursor is Graph's nextLink for this very collection; anything else could send the token elsewhere.
+    want, got = urlsplit(call.client.base + path), urlsplit(cursor)
+    if (got.scheme, got.netloc) != (want.scheme, want.netloc) or unquote(got.path) != unquote(want.path):
+        raise FunctionError("ValidationError", "cursor is not a next_cursor this function returned.", field="cursor")
+    return cursor
+
+
+# Characters Graph paths use literally: $value, $ref, roleTemplateId='…', OData function arguments.
+_PATH_SAFE = "$@'()=,:;!*+~"
+
+
+def checked_path(call: Call, path: str) -> list[str]:
+    """The decoded segments of a relative Graph path; a URL, another host or ``..`` is refused."""
+    def refuse(why: str) -> FunctionError:
+        return FunctionError("ValidationError", f"path: {why}", field="path")
+
+    if not path.startswith("/") or path.startswith("//") or "://" in path or "\\" in path:
+        raise refuse("give a Graph path such as /users/{id}/manager, not a URL.")
+    if "?" in path or "#" in path:
+        raise refuse("put query options in 'query', not in the path.")
+    segments = []
+    for raw in path[1:].removesuffix("/").split("/"):
+        seg = unquote(raw)
+        if seg in ("", ".", "..") or "/" in seg or "\\" in seg or any(ord(c) < 32 or ord(c) == 127 for c in seg):
+            raise refuse("empty, '.', '..' and encoded '/' segments are not allowed.")
+        segments.append(seg)
+    if segments[0].lower() == "me" and not call.delegated:
+        raise refuse("/me needs a member to act as: give auth_user_id, or use /users/{id}.")
+    return segments
+
+
+def joined(segments: list[str]) -> str:
+    return "/" + "/".join(quote(s, safe=_PATH_SAFE) for s in segments)
+
+
+REQUEST_PARAMS: dict[str, Any] = {
+    "method": {"type": "string", "enum": ["GET", "POST", "PATCH", "PUT", "DELETE"]},
+    "path": {"type": "string", "minLength": 2, "maxLength": 2000},
+    "query": {"type": "object", "maxProperties": 20,
+              "propertyNames": {"pattern": r"^\$?[A-Za-z][A-Za-z0-9]*$"},
+              "additionalProperties": {"type": ["string", "integer", "boolean"]},
+              "description": "Query options, e.g. {\"$select\": \"displayName\", \"$top\": 5}."},
+    "body": {"type": "object", "description": "JSON body for POST, PATCH and PUT."},
+    "headers": {"type": "object", "additionalProperties": False, "properties": {
+        "ConsistencyLevel": {"type": "string", "enum": ["eventual"]},
+        "Prefer": {"type": "string", "maxLength": 200, "pattern": r"^[^\r\n]*$"},
+    }},
+}
+
+
+def pass_through(call: Call, params: dict[str, Any], path: str) -> dict[str, Any]:
+    """Send a checked pass-through request; Graph's status and body (binary bodies as base64)."""
+    method = params["method"]
+    if params.get("body") is not None and method not in ("POST", "PATCH", "PUT"):
+        raise FunctionError("ValidationError", "body: only POST, PATCH and PUT take a body.", field="body")
+    query = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in (params.get("query") or {}).items()}
+    answer = call.client.request(method, path, params=query or None, json=params.get("body"),
+                                 headers=params.get("headers") or None)
+    if isinstance(answer.body, bytes):
+        content_type = next((v for k, v in answer.headers.items() if k.lower() == "content-type"), "")
+        return {"status": answer.status, "content_type": content_type,
+                "body_base64": base64.b64encode(answer.body).decode()}
+    return {"status": answer.status, "body": entity(answer.body)}
+
+
+def object_id(call: Call, user_id: str) -> str:
+    """The Microsoft object id of a user ('me', platform id, object id or UPN)."""
+    path = call.user_path(user_id)
+    if path == "/me":
+        assert call.account is not None  # delegated calls always have one
+        return call.account.object_id
+    key = unquote(path.rsplit("/", 1)[1])
+    if is_guid(key):
+        return key
+    return str(call.client.get(path, params={"$select": "id"})["id"])
+
+
+def _odata_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+# -- profiles -------------------------------------------------------------------------------------
 
 
 @function(
@@ -28,56 +197,306 @@ def _select(params: dict[str, Any]) -> dict[str, str]:
     example={"user_id": "me", "select": ["displayName", "mail"]},
 )
 def get(call: Call, params: dict[str, Any]) -> Any:
-    return call.client.get(call.user_path(params["user_id"]), params=_select(params))
+    return entity(call.client.get(call.user_path(params["user_id"]), params=select(params)))
 
 
 @function(
     "users.list",
     description="Users of the directory, filtered, searched and ordered; all pages, or one page with a cursor.",
     params=schema({
-        "filter": {"type": "string", "maxLength": 2000, "description": "OData $filter, e.g. startswith(displayName,'A')"},
+        "filter": {"type": "string", "maxLength": 2000,
+                   "description": "OData $filter, e.g. startswith(displayName,'A')"},
         "search": {"type": "string", "maxLength": 200, "description": "$search, e.g. \"displayName:lee\""},
         "orderby": {"type": "string", "maxLength": 100, "description": "e.g. displayName desc"},
         "select": SELECT,
-        "top": {"type": "integer", "minimum": 1, "maximum": 999, "description": "Page size."},
-        "limit": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "Stop after this many users."},
-        "all_pages": {"type": "boolean", "default": True, "description": "Follow @odata.nextLink to the end."},
-        "cursor": {"type": "string", "maxLength": 4000, "description": "next_cursor from a previous page."},
+        **PAGING,
     }),
     delegated=READ_ALL,
     application=APP_READ,
     example={"filter": "startswith(displayName,'L')", "select": ["displayName", "userPrincipalName"], "top": 50},
 )
 def list_(call: Call, params: dict[str, Any]) -> Any:
-    query: dict[str, Any] = _select(params)
+    query: dict[str, Any] = select(params)
     headers: dict[str, str] = {}
     if params.get("filter"):
         query["$filter"] = params["filter"]
     if params.get("orderby"):
         query["$orderby"] = params["orderby"]
-    if params.get("top"):
-        query["$top"] = params["top"]
     if params.get("search"):
         search = params["search"]
         query["$search"] = search if search.startswith('"') else f'"{search}"'
         query["$count"] = "true"
         headers["ConsistencyLevel"] = "eventual"  # $search needs advanced query mode
-    if params.get("cursor") or not params.get("all_pages", True):
-        start = _cursor_url(call, params["cursor"]) if params.get("cursor") else "/users"
-        body = call.client.request("GET", start, params=None if params.get("cursor") else query,
-                                   headers=headers).body
-        return {"value": body.get("value", []), "next_cursor": body.get("@odata.nextLink")}
-    users = list(call.client.pages("/users", params=query, headers=headers, limit=params.get("limit")))
-    return {"value": users, "count": len(users)}
+    return collection(call, "/users", params, query, headers)
 
 
-def _cursor_url(call: Call, cursor: str) -> str:
-    # A cursor is Graph's nextLink; accept only links back to the configured Graph endpoint.
-    if not cursor.startswith(call.client.base + "/users"):
-        from graphfns.errors import FunctionError
+@function(
+    "users.get_many",
+    description="Many users' profiles at once (through $batch); ids that match no user are listed in 'missing'.",
+    params=schema({
+        "user_ids": {"type": "array", "items": USER_ID, "minItems": 1, "maxItems": 1000, "uniqueItems": True},
+        "select": SELECT,
+    }, ["user_ids"]),
+    delegated=READ_ALL,
+    application=APP_READ,
+    example={"user_ids": ["adele@contoso.com", "lee@contoso.com"], "select": ["displayName", "mail"]},
+    bulk=True,
+)
+def get_many(call: Call, params: dict[str, Any]) -> Any:
+    ids: list[str] = params["user_ids"]
+    query = f"?$select={','.join(params['select'])}" if params.get("select") else ""
+    found: list[dict[str, Any]] = []
+    missing: list[dict[str, Any]] = []
+    requests: list[tuple[str, dict[str, Any]]] = []
+    for i, user_id in enumerate(ids):
+        try:
+            requests.append((user_id, {"id": str(i), "method": "GET", "url": call.user_path(user_id) + query}))
+        except FunctionError as exc:  # e.g. a platform user without a Microsoft account
+            missing.append({"user_id": user_id, "code": exc.code, "message": exc.message})
+    call.report(len(missing), len(ids))
+    for start in range(0, len(requests), 20):
+        chunk = requests[start:start + 20]
+        for (user_id, _), answer in zip(chunk, call.client.batch([r for _, r in chunk]), strict=True):
+            if answer.get("status", 500) < 400:
+                found.append(entity(answer.get("body")))
+            else:
+                failure = graph_failure(answer.get("status", 500), answer.get("body"))
+                missing.append({"user_id": user_id, "code": failure.code, "message": failure.message})
+        call.report(len(found) + len(missing), len(ids))
+    return {"value": found, "count": len(found), "missing": missing}
 
-        raise FunctionError("ValidationError", "cursor is not a next_cursor this API returned.", field="cursor")
-    return cursor
+
+@function(
+    "users.create",
+    description="Create a user account (needs a User Administrator when acting for a member).",
+    params=schema({"user": {"type": "object", "properties": USER_PROPERTIES, "required": REQUIRED_ON_CREATE,
+                            "additionalProperties": False}}, ["user"]),
+    delegated=WRITE,
+    application=APP_WRITE,
+    example={"user": {"accountEnabled": True, "displayName": "Ada Lovelace", "mailNickname": "ada",
+                      "userPrincipalName": "ada@contoso.com",
+                      "passwordProfile": {"password": "xWwvJ]6NMw+bWH-d", "forceChangePasswordNextSignIn": True}}},
+    writes=True,
+)
+def create(call: Call, params: dict[str, Any]) -> Any:
+    return entity(call.client.request("POST", "/users", json=params["user"]).body)
 
 
-__all__ = ["get", "list_", "quote"]
+@function(
+    "users.update",
+    description="Change properties of a user (a member may change their own; others need a User Administrator).",
+    params=schema({
+        "user_id": USER_ID,
+        "changes": {"type": "object", "properties": USER_PROPERTIES, "minProperties": 1,
+                    "additionalProperties": False},
+    }, ["user_id", "changes"]),
+    delegated=("User.ReadWrite", "User.ReadWrite.All", "Directory.ReadWrite.All"),
+    application=APP_WRITE,
+    example={"user_id": "adele@contoso.com", "changes": {"jobTitle": "Chief Executive Officer",
+                                                        "officeLocation": "Building 1"}},
+    writes=True,
+)
+def update(call: Call, params: dict[str, Any]) -> Any:
+    call.client.request("PATCH", call.user_path(params["user_id"]), json=params["changes"])
+    return {"user_id": params["user_id"], "updated": sorted(params["changes"])}
+
+
+@function(
+    "users.delete",
+    description="Delete a user (it stays restorable in deleted items for 30 days).",
+    params=schema({"user_id": USER_ID}, ["user_id"]),
+    delegated=("User.DeleteRestore.All", "User.ReadWrite.All", "Directory.ReadWrite.All"),
+    application=("User.DeleteRestore.All", "User.ReadWrite.All", "Directory.ReadWrite.All"),
+    example={"user_id": "ada@contoso.com"},
+    writes=True,
+)
+def delete(call: Call, params: dict[str, Any]) -> Any:
+    path = call.user_path(params["user_id"])
+    if path == "/me":
+        raise FunctionError("ValidationError", "user_id: a member cannot delete themself through 'me'.",
+                            field="user_id")
+    call.client.request("DELETE", path)
+    return {"user_id": params["user_id"], "deleted": True}
+
+
+# -- relationships ----------------------------------------------------------------------------------
+
+
+@function(
+    "users.manager",
+    description="A user's manager (NotFound when they have none).",
+    params=schema({"user_id": USER_ID, "select": SELECT}, ["user_id"]),
+    delegated=READ_ONE,
+    application=APP_READ,
+    example={"user_id": "me", "select": ["displayName", "mail", "jobTitle"]},
+)
+def manager(call: Call, params: dict[str, Any]) -> Any:
+    return entity(call.client.get(call.user_path(params["user_id"]) + "/manager", params=select(params)))
+
+
+@function(
+    "users.direct_reports",
+    description="The people who report to a user.",
+    params=schema({"user_id": USER_ID, "select": SELECT, **PAGING}, ["user_id"]),
+    delegated=READ_ONE,
+    application=APP_READ,
+    example={"user_id": "me", "select": ["displayName", "jobTitle"]},
+)
+def direct_reports(call: Call, params: dict[str, Any]) -> Any:
+    return collection(call, call.user_path(params["user_id"]) + "/directReports", params, select(params))
+
+
+@function(
+    "users.member_of",
+    description="The groups and directory roles a user is a direct member of.",
+    params=schema({
+        "user_id": USER_ID,
+        "kind": {"type": "string", "enum": ["group", "directoryRole"], "description": "Only this kind."},
+        **PAGING,
+    }, ["user_id"]),
+    delegated=MEMBER_OF,
+    application=APP_MEMBER_OF,
+    example={"user_id": "me", "kind": "group"},
+)
+def member_of(call: Call, params: dict[str, Any]) -> Any:
+    result = collection(call, call.user_path(params["user_id"]) + "/memberOf", params, {})
+    if params.get("kind"):
+        wanted = f"#microsoft.graph.{params['kind']}"
+        result["value"] = [o for o in result["value"] if o.get("@odata.type") == wanted]
+        if "count" in result:
+            result["count"] = len(result["value"])
+    return result
+
+
+@function(
+    "users.photo",
+    description="A user's profile photo as base64 with its content type (NotFound when they have none).",
+    params=schema({"user_id": USER_ID}, ["user_id"]),
+    delegated=PHOTO,
+    application=APP_PHOTO,
+    example={"user_id": "me"},
+)
+def photo(call: Call, params: dict[str, Any]) -> Any:
+    answer = call.client.request("GET", call.user_path(params["user_id"]) + "/photo/$value", raw=True,
+                                 headers={"Accept": "image/*"})
+    content_type = next((v for k, v in answer.headers.items() if k.lower() == "content-type"), "image/jpeg")
+    return {"content_type": content_type, "size": len(answer.body),
+            "data_base64": base64.b64encode(answer.body).decode()}
+
+
+# -- directory roles --------------------------------------------------------------------------------
+
+
+def _role_definitions(call: Call, display_name: str | None = None) -> list[dict[str, Any]]:
+    query = {"$filter": f"displayName eq {_odata_string(display_name)}"} if display_name else None
+    return list(call.client.pages("/roleManagement/directory/roleDefinitions", params=query))
+
+
+def _assignments(call: Call, principal_id: str) -> list[dict[str, Any]]:
+    query = {"$filter": f"principalId eq {_odata_string(principal_id)}"}
+    return list(call.client.pages("/roleManagement/directory/roleAssignments", params=query))
+
+
+def _role_id(call: Call, role: str) -> str:
+    """A role's definition id (for built-in roles, its template id) from a template id or display name."""
+    if is_guid(role):
+        return role
+    found = _role_definitions(call, role)
+    if not found:
+        raise FunctionError("NotFound", f"There is no directory role named {role!r}. Give its template id or its "
+                            "exact display name.", field="role")
+    return str(found[0]["id"])
+
+
+@function(
+    "users.directory_roles",
+    description="The directory roles assigned to a user: role template id, display name and assignment id.",
+    params=schema({"user_id": USER_ID}, ["user_id"]),
+    delegated=ROLES_READ,
+    application=("RoleManagement.Read.Directory", "Directory.Read.All", "RoleManagement.ReadWrite.Directory"),
+    example={"user_id": "megan@contoso.com"},
+)
+def directory_roles(call: Call, params: dict[str, Any]) -> Any:
+    assignments = _assignments(call, object_id(call, params["user_id"]))
+    names = {d["id"]: d for d in _role_definitions(call)} if assignments else {}
+    roles = []
+    for a in assignments:
+        definition = names.get(a["roleDefinitionId"], {})
+        roles.append({"roleTemplateId": definition.get("templateId", a["roleDefinitionId"]),
+                      "displayName": definition.get("displayName"), "assignmentId": a["id"],
+                      "directoryScopeId": a.get("directoryScopeId", "/")})
+    return {"value": roles, "count": len(roles)}
+
+
+@function(
+    "users.assign_directory_role",
+    description="Assign a directory role to a user (acting for a member: only a Privileged Role Administrator "
+                "or Global Administrator may); assigning a role the user holds returns that assignment.",
+    params=schema({"user_id": USER_ID, "role": ROLE}, ["user_id", "role"]),
+    delegated=ROLES_WRITE,
+    application=ROLES_WRITE,
+    example={"user_id": "lee@contoso.com", "role": "User Administrator"},
+    writes=True,
+)
+def assign_directory_role(call: Call, params: dict[str, Any]) -> Any:
+    role_id = _role_id(call, params["role"])
+    principal = object_id(call, params["user_id"])
+    body = {"principalId": principal, "roleDefinitionId": role_id, "directoryScopeId": "/"}
+    try:
+        return entity(call.client.request("POST", "/roleManagement/directory/roleAssignments", json=body).body)
+    except FunctionError as exc:
+        # A retried assignment (the first answer was lost) conflicts with itself: hand back the one that exists.
+        if exc.code != "GraphError" or "conflicting object" not in exc.details.get("graph_message", ""):
+            raise
+        existing = [a for a in _assignments(call, principal) if a["roleDefinitionId"] == role_id]
+        if not existing:
+            raise
+        return existing[0]
+
+
+@function(
+    "users.remove_directory_role",
+    description="Remove a directory role assignment: by assignment_id, or by user_id and role.",
+    params=schema({"assignment_id": OBJECT_ID, "user_id": USER_ID, "role": ROLE}),
+    delegated=ROLES_WRITE,
+    application=ROLES_WRITE,
+    example={"user_id": "lee@contoso.com", "role": "User Administrator"},
+    writes=True,
+)
+def remove_directory_role(call: Call, params: dict[str, Any]) -> Any:
+    assignment_id = params.get("assignment_id")
+    if assignment_id is None:
+        if not (params.get("user_id") and params.get("role")):
+            raise FunctionError("ValidationError", "Give assignment_id, or both user_id and role.",
+                                field="assignment_id")
+        role_id = _role_id(call, params["role"])
+        held = [a for a in _assignments(call, object_id(call, params["user_id"])) if a["roleDefinitionId"] == role_id]
+        if not held:
+            raise FunctionError("NotFound", f"{params['user_id']} does not hold the role {params['role']!r}.",
+                                field="role")
+        assignment_id = held[0]["id"]
+    elif params.get("user_id") or params.get("role"):
+        raise FunctionError("ValidationError", "Give assignment_id alone, or user_id and role, not both.",
+                            field="assignment_id")
+    call.client.request("DELETE", f"/roleManagement/directory/roleAssignments/{segment(assignment_id)}")
+    return {"assignmentId": assignment_id, "removed": True}
+
+
+# -- pass-through -----------------------------------------------------------------------------------
+
+
+@function(
+    "users.request",
+    description="Any Graph request under /users or /me (method, path, query, body), as CodeMash's raw request.",
+    params=schema(REQUEST_PARAMS, ["method", "path"]),
+    delegated=ANY_USER,
+    application=APP_ANY_USER,
+    example={"method": "GET", "path": "/users/adele@contoso.com/manager", "query": {"$select": "displayName"}},
+    writes=True,
+)
+def request(call: Call, params: dict[str, Any]) -> Any:
+    segments = checked_path(call, params["path"])
+    if segments[0].lower() not in ("users", "me"):
+        raise FunctionError("ValidationError", "path: users.request reaches only /users/... and /me/....",
+                            field="path")
+    return pass_through(call, params, joined(segments))
