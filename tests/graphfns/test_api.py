@@ -1,0 +1,165 @@
+"""The HTTP API: catalog, execute in delegated and application mode, the error shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from graphfns.models import ApiKey, FunctionCall
+from graphfns.registry import load
+from membership.models import MicrosoftSettings
+from tests.conftest import seeded_user
+from tests.graphfns.conftest import Connect, account_of
+
+
+def post(client: Client, url: str, body: Any = None, key: str | None = None, **extra: Any) -> Any:
+    data = body if isinstance(body, str | bytes) else json.dumps(body if body is not None else {})
+    if key:
+        extra["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return client.post(url, data=data, content_type="application/json", **extra)
+
+
+@pytest.fixture
+def api_key(db: None) -> str:
+    return ApiKey.issue("intranet sync")[1]
+
+
+def test_the_catalog_lists_every_function_with_its_schema(client: Client) -> None:
+    response = client.get("/api/functions/")
+    assert response.status_code == 200
+    functions = response.json()["functions"]
+    assert {f["name"] for f in functions} == set(load())
+    get = next(f for f in functions if f["name"] == "users.get")
+    assert get["params_schema"]["required"] == ["user_id"]
+    assert "User.Read" in get["delegated_scopes"]
+    assert "User.Read.All" in get["application_permissions"]
+
+
+def test_one_function_is_described_by_name(client: Client) -> None:
+    response = client.get("/api/functions/users.get/")
+    assert response.status_code == 200
+    assert response.json() == load()["users.get"].describe()
+
+
+def test_an_unknown_function_is_a_404_in_the_error_shape(client: Client, api_key: str) -> None:
+    response = client.get("/api/functions/users.teleport/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "UnknownFunction"
+    response = post(client, "/api/functions/users.teleport/execute", {}, api_key)
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "UnknownFunction")
+
+
+def test_other_api_urls_answer_json_not_html(client: Client) -> None:
+    response = client.get("/api/nothing/here")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "UnknownFunction"
+
+
+def test_a_wrong_method_is_405_with_allow(client: Client) -> None:
+    response = client.delete("/api/functions/")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert response.json()["error"]["code"] == "MethodNotAllowed"
+
+
+def test_a_member_reads_their_profile_through_their_session(client: Client, connect: Connect) -> None:
+    lee = connect("lee")
+    client.force_login(lee)
+    response = post(client, "/api/functions/users.get/execute", {"params": {"user_id": "me"}})
+    assert response.status_code == 200, response.content
+    assert response.json()["result"]["userPrincipalName"] == "lee@contoso.test"
+    log = FunctionCall.objects.get()
+    assert (log.caller, log.mode, log.acting_user) == (f"user:{lee.username}", "delegated", lee)
+
+
+def test_a_member_may_name_themselves_as_auth_user(client: Client, connect: Connect) -> None:
+    lee = connect("lee")
+    client.force_login(lee)
+    response = post(client, "/api/functions/users.get/execute", {"params": {"user_id": "me"}, "auth_user_id": lee.pk})
+    assert response.status_code == 200
+
+
+def test_an_api_key_acts_for_a_member(client: Client, connect: Connect, api_key: str) -> None:
+    lee = connect("lee")
+    response = post(client, "/api/functions/calendar.calendar_view/execute", {
+        "params": {"user_id": "me", "start": "2020-01-01T00:00:00Z", "end": "2030-01-01T00:00:00Z"},
+        "auth_user_id": lee.pk,
+    }, api_key)
+    assert response.status_code == 200, response.content
+    assert "value" in response.json()["result"]
+    log = FunctionCall.objects.get()
+    assert (log.caller, log.mode, log.acting_user) == ("api-key:intranet sync", "delegated", lee)
+
+
+def test_an_api_key_calls_as_the_application(client: Client, emulator: Any, microsoft: MicrosoftSettings,
+                                             api_key: str) -> None:
+    adele = seeded_user(emulator, "adele")
+    response = post(client, "/api/functions/users.get/execute",
+                    {"params": {"user_id": adele["userPrincipalName"], "select": ["displayName"]}}, api_key)
+    assert response.status_code == 200, response.content
+    assert response.json()["result"]["displayName"] == "Adele Vance"
+    response = post(client, "/api/functions/users.list/execute",
+                    {"params": {"limit": 2, "select": ["id"]}, "auth_user_id": None}, api_key)
+    assert response.status_code == 200
+    assert response.json()["result"]["count"] == 2
+    assert set(FunctionCall.objects.values_list("mode", flat=True)) == {"application"}
+
+
+def test_invalid_params_are_a_validation_error_naming_the_fields(client: Client, microsoft: MicrosoftSettings,
+                                                                 api_key: str) -> None:
+    response = post(client, "/api/functions/users.get/execute", {"params": {"colour": "blue"}}, api_key)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "ValidationError"
+    assert {e["field"] for e in error["details"]["errors"]} >= {"user_id"}
+
+
+@pytest.mark.parametrize("body", ["{not json", "[1, 2]", b"\xff\xfe", '"params"'])
+def test_a_malformed_body_is_a_validation_error(client: Client, api_key: str, body: Any) -> None:
+    response = post(client, "/api/functions/users.get/execute", body, api_key)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "ValidationError"
+
+
+def test_unknown_body_fields_are_refused(client: Client, api_key: str) -> None:
+    response = post(client, "/api/functions/users.get/execute", {"user_id": "me"}, api_key)
+    assert response.status_code == 400
+    assert "params" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("auth_user_id", ["lee", True, 1.5, [1], -3])
+def test_a_malformed_auth_user_id_is_a_validation_error(client: Client, api_key: str, auth_user_id: Any) -> None:
+    response = post(client, "/api/functions/users.get/execute",
+                    {"params": {"user_id": "me"}, "auth_user_id": auth_user_id}, api_key)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "ValidationError"
+
+
+def test_a_missing_scope_is_scope_invalid_with_the_reconnect_url(client: Client, connect: Connect) -> None:
+    lee = connect("lee", scopes=["User.Read"])
+    account = account_of(lee)
+    account.granted_scopes = "User.Read"
+    account.save()
+    client.force_login(lee)
+    response = post(client, "/api/functions/calendar.calendar_view/execute",
+                    {"params": {"user_id": "me", "start": "2026-01-01", "end": "2026-02-01"}})
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "ScopeInvalid"
+    assert error["details"]["reconnect_url"].startswith("/auth/microsoft/")
+    assert "Calendars.Read" in error["details"]["missing_scopes"]
+
+
+def test_no_token_or_secret_appears_in_a_response(client: Client, connect: Connect, api_key: str,
+                                                  microsoft: MicrosoftSettings) -> None:
+    lee = connect("lee")
+    response = post(client, "/api/functions/users.get/execute", {"params": {"user_id": "me"}, "auth_user_id": lee.pk},
+                    api_key)
+    text = response.content.decode()
+    assert microsoft.client_secret not in text
+    assert api_key not in text
+    assert "eyJ" not in text  # no JWT
