@@ -1,0 +1,131 @@
+"""?async=1 and GET /api/tasks/<id>: the HTTP side of background calls.
+
+Celery runs eagerly here (in the test's thread, results stored in the real result backend) only
+to check the HTTP shapes; a real worker is exercised elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from graphfns.models import ApiKey, FunctionCall
+from membership.models import MicrosoftSettings
+from project.celery import app as celery_app
+from tests.graphfns.conftest import Connect
+from tests.graphfns.test_api import post
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.task_store_eager_result
+    conf.task_always_eager = conf.task_store_eager_result = True
+    yield
+    conf.task_always_eager, conf.task_store_eager_result = saved
+
+
+@pytest.fixture
+def key(db: None) -> str:
+    return ApiKey.issue("sync job")[1]
+
+
+def auth(raw: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def test_an_async_call_answers_202_and_its_task_reports_the_result(client: Client, microsoft: MicrosoftSettings,
+                                                                   key: str, eager: None) -> None:
+    response = post(client, "/api/functions/users.get/execute?async=1",
+                    {"params": {"user_id": "adele@contoso.test", "select": ["displayName"]}}, key)
+    assert response.status_code == 202, response.content
+    task_id = response.json()["task_id"]
+    task = client.get(f"/api/tasks/{task_id}", **auth(key))
+    assert task.status_code == 200
+    body = task.json()
+    assert (body["task_id"], body["function"], body["state"]) == (task_id, "users.get", "succeeded")
+    assert body["result"]["displayName"] == "Adele Vance"
+    assert FunctionCall.objects.get().caller == "api-key:sync job"
+
+
+def test_a_failed_async_call_reports_the_catalog_error(client: Client, microsoft: MicrosoftSettings, key: str,
+                                                       eager: None) -> None:
+    response = post(client, "/api/functions/users.get/execute?async=1",
+                    {"params": {"user_id": "nobody@contoso.test"}}, key)
+    task = client.get(f"/api/tasks/{response.json()['task_id']}", **auth(key)).json()
+    assert task["state"] == "failed"
+    assert task["error"]["code"] == "NotFound"
+
+
+def test_a_member_queues_a_call_as_themselves(client: Client, connect: Connect, eager: None) -> None:
+    lee = connect("lee")
+    client.force_login(lee)
+    response = post(client, "/api/functions/users.get/execute?async=true", {"params": {"user_id": "me"}})
+    assert response.status_code == 202
+    task = client.get(f"/api/tasks/{response.json()['task_id']}").json()
+    assert task["result"]["userPrincipalName"] == "lee@contoso.test"
+    assert FunctionCall.objects.get().acting_user == lee
+
+
+def test_async_calls_are_authorized_before_they_are_queued(client: Client, connect: Connect, eager: None) -> None:
+    lee, adele = connect("lee"), connect("adele")
+    client.force_login(lee)
+    response = post(client, "/api/functions/users.get/execute?async=1",
+                    {"params": {"user_id": "me"}, "auth_user_id": adele.pk})
+    assert response.status_code == 403
+
+
+def test_a_queued_call_is_pending_until_a_worker_runs_it(client: Client, microsoft: MicrosoftSettings,
+                                                         key: str) -> None:
+    # The real filesystem broker, no worker: the task waits in the queue.
+    response = post(client, "/api/functions/users.get/execute?async=1", {"params": {"user_id": "me"}}, key)
+    assert response.status_code == 202
+    task = client.get(f"/api/tasks/{response.json()['task_id']}", **auth(key)).json()
+    assert task["state"] == "pending"
+    assert "result" not in task
+
+
+def test_someone_elses_task_is_not_found(client: Client, microsoft: MicrosoftSettings, key: str,
+                                         eager: None) -> None:
+    task_id = post(client, "/api/functions/users.get/execute?async=1",
+                   {"params": {"user_id": "adele@contoso.test"}}, key).json()["task_id"]
+    _, other = ApiKey.issue("another job")
+    response = client.get(f"/api/tasks/{task_id}", **auth(other))
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
+
+
+def test_an_unknown_task_is_not_found(client: Client, key: str) -> None:
+    response = client.get("/api/tasks/0b7e4a1c-0000-4000-8000-000000000000", **auth(key))
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
+
+
+def test_tasks_need_credentials(client: Client, db: None) -> None:
+    response = client.get("/api/tasks/anything")
+    assert response.status_code == 401
+
+
+@pytest.fixture
+def unreachable_broker() -> Iterator[None]:
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.broker_transport_options
+
+    def reset_pool() -> None:
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+            celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    reset_pool()
+    conf.broker_url, conf.broker_transport_options = "redis://127.0.0.1:1/0", {}
+    yield
+    reset_pool()
+    conf.broker_url, conf.broker_transport_options = saved
+
+
+def test_an_unreachable_queue_is_queue_unavailable(client: Client, microsoft: MicrosoftSettings, key: str,
+                                                   unreachable_broker: Any) -> None:
+    response = post(client, "/api/functions/users.get/execute?async=1", {"params": {"user_id": "me"}}, key)
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "QueueUnavailable")
