@@ -410,7 +410,8 @@ def _role_id(call: Call, role: str) -> str:
 
 @function(
     "users.directory_roles",
-    description="The directory roles assigned to a user: role template id, display name and assignment id.",
+    description="The directory roles assigned to a user: role template id, display name and assignment id "
+                "(naming the user by UPN also needs a scope that reads users).",
     params=schema({"user_id": USER_ID}, ["user_id"]),
     delegated=ROLES_READ,
     application=("RoleManagement.Read.Directory", "Directory.Read.All", "RoleManagement.ReadWrite.Directory"),
@@ -431,7 +432,8 @@ def directory_roles(call: Call, params: dict[str, Any]) -> Any:
 @function(
     "users.assign_directory_role",
     description="Assign a directory role to a user (acting for a member: only a Privileged Role Administrator "
-                "or Global Administrator may); assigning a role the user holds returns that assignment.",
+                "or Global Administrator may; naming the user by UPN also needs a scope that reads users); "
+                "assigning a role the user holds returns that assignment.",
     params=schema({"user_id": USER_ID, "role": ROLE}, ["user_id", "role"]),
     delegated=ROLES_WRITE,
     application=ROLES_WRITE,
