@@ -29,7 +29,7 @@ from graphfns.app_tokens import clear_app_token_cache
 from graphfns.errors import FunctionError
 from graphfns.models import ApiKey, FunctionCall
 from graphfns.registry import load
-from graphfns.retention import purge_call_log, retention_days
+from graphfns.retention import purge_call_log, purge_summary, retention_days
 from membership import admin as membership_admin
 from membership.models import MicrosoftAccount, MicrosoftSettings
 
@@ -250,8 +250,7 @@ class FunctionCallAdmin(admin.ModelAdmin):
             raise PermissionDenied
         days = retention_days()
         deleted = purge_call_log(days)
-        messages.success(request, f"Deleted {deleted} call log entr{'y' if deleted == 1 else 'ies'} older than "
-                         f"{days} days.")
+        messages.success(request, purge_summary(deleted, days))
         return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
 
 

@@ -23,3 +23,8 @@ def purge_call_log(days: int | None = None, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=days)
     deleted, _ = FunctionCall.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def purge_summary(deleted: int, days: int) -> str:
+    entries = "entry" if deleted == 1 else "entries"
+    return f"Deleted {deleted} call log {entries} older than {days} day{'' if days == 1 else 's'}."

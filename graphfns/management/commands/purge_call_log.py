@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from graphfns.retention import purge_call_log, retention_days
+from graphfns.retention import purge_call_log, purge_summary, retention_days
 
 
 class Command(BaseCommand):
@@ -21,4 +21,4 @@ class Command(BaseCommand):
         if days < 0:
             raise CommandError("--days must be 0 or more.")
         deleted = purge_call_log(days)
-        self.stdout.write(f"Deleted {deleted} call log entr{'y' if deleted == 1 else 'ies'} older than {days} days.")
+        self.stdout.write(purge_summary(deleted, days))
