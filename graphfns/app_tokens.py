@@ -25,6 +25,8 @@ from membership.models import MicrosoftSettings
 from membership.scopes import GRAPH_RESOURCE
 
 RENEW_MARGIN = 300  # seconds: renew before Graph could see an expired token
+MEMO_SECONDS = 5.0  # how long a process trusts its own copy before looking at the shared cache again
+_memo: dict[str, tuple[dict[str, Any], float]] = {}
 
 
 class AppTokenCache:
@@ -44,14 +46,19 @@ class AppTokenCache:
         return entry if entry.get("expires_at", 0) - time.time() > RENEW_MARGIN else None
 
     def token(self) -> str:
+        memo = _memo.get(self.key)
+        if memo and time.monotonic() - memo[1] < MEMO_SECONDS and memo[0]["expires_at"] - time.time() > RENEW_MARGIN:
+            return str(memo[0]["access_token"])
         entry = self._read()
         if entry:
+            _memo[self.key] = (entry, time.monotonic())
             return str(entry["access_token"])
         try:
             with held(self.key, timeout=30, wait=30):
                 entry = self._read()  # another process may have renewed it while we waited
                 if entry is None:
                     entry = self._acquire()
+                _memo[self.key] = (entry, time.monotonic())
         except LockTimeout:
             raise FunctionError("UpstreamUnavailable", "Timed out waiting for the application token.") from None
         return str(entry["access_token"])
@@ -77,6 +84,8 @@ class AppTokenCache:
         return entry
 
     def clear(self) -> bool:
+        """Forget the token everywhere: other processes stop using theirs within MEMO_SECONDS."""
+        _memo.pop(self.key, None)
         return bool(cache.delete(self.key))
 
 

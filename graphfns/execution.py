@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 from graphfns.app_tokens import AppTokenCache
 from graphfns.client import GraphClient
 from graphfns.errors import FunctionError
+from graphfns import call_log
 from graphfns.models import FunctionCall
 from graphfns.registry import Function, load
 from membership import tokens
@@ -99,6 +100,24 @@ def validate_params(fn: Function, params: Any) -> dict[str, Any]:
     return params
 
 
+_settings_memo: dict[str, Any] = {"value": None, "at": 0.0}
+SETTINGS_MEMO_SECONDS = 5.0
+
+
+def current_settings() -> MicrosoftSettings | None:
+    """The settings row, memoised for a few seconds: saving it clears the memo in this process
+    (see graphfns.apps); other processes see a change within SETTINGS_MEMO_SECONDS."""
+    now = time.monotonic()
+    if _settings_memo["value"] is None or now - _settings_memo["at"] > SETTINGS_MEMO_SECONDS:
+        _settings_memo["value"] = MicrosoftSettings.objects.filter(pk=1).first()
+        _settings_memo["at"] = now
+    return _settings_memo["value"]
+
+
+def forget_settings(**kwargs: Any) -> None:
+    _settings_memo["value"] = None
+
+
 def reconnect_url(scopes: list[str]) -> str:
     return reverse("membership:consent") + "?" + urlencode({"scopes": " ".join(scopes), "next": "/account/"})
 
@@ -159,7 +178,7 @@ def execute(name: str, params: dict[str, Any] | None = None, auth_user: Abstract
     try:
         user = resolve_user(auth_user)
         params = validate_params(fn, params if params is not None else {})
-        ms = MicrosoftSettings.objects.filter(pk=1).first()
+        ms = current_settings()
         if ms is None or not ms.enabled:
             raise FunctionError("MicrosoftAuthDisabled")
         account = None
@@ -184,7 +203,7 @@ def execute(name: str, params: dict[str, Any] | None = None, auth_user: Abstract
         error_code = "InternalError"
         raise
     finally:
-        FunctionCall.objects.create(
+        call_log.record(
             function=name, caller=caller[:150], acting_user=user if mode == "delegated" else None, mode=mode,
             status=FunctionCall.Status.ERROR if error_code else FunctionCall.Status.OK, error_code=error_code,
             duration_ms=int((time.perf_counter() - started) * 1000),

@@ -146,6 +146,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
+# Graph function call log: written behind by a thread (off: each call inserts its row at once).
+GRAPH_CALL_LOG_WRITE_BEHIND = env.bool("GRAPH_CALL_LOG_WRITE_BEHIND", default=True)
+
 # Only for the local emulator: the CA to trust for Microsoft endpoints (see README).
 MICROSOFT_CA_BUNDLE = env.str("MICROSOFT_CA_BUNDLE", default="") or None
 

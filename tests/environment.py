@@ -21,3 +21,5 @@ os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="membership-test-var-")
 # The live-server tests speak plain HTTP on loopback; secure-only cookies would be dropped there.
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+# Tests read the call log right after a call; test_call_log.py covers the write-behind mode.
+os.environ.setdefault("GRAPH_CALL_LOG_WRITE_BEHIND", "false")

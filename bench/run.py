@@ -1,0 +1,13 @@
+"""`make bench`: every benchmark, one after the other, each printing its JSON figures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+for script in ("emulator_throughput.py", "graph_functions.py"):
+    print(f"== {script}", flush=True)
+    subprocess.run([sys.executable, str(HERE / script)], check=True)

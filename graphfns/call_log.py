@@ -1,0 +1,82 @@
+"""Recording function calls without slowing them down.
+
+By default entries are written behind: ``record`` queues the row and a writer thread inserts
+queued rows in batches on its own database connection, so a call pays microseconds, not an
+INSERT. ``flush()`` waits until everything queued is stored (it also runs at exit). With
+GRAPH_CALL_LOG_WRITE_BEHIND off, ``record`` inserts at once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from graphfns.models import FunctionCall
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+_queue: queue.Queue[dict[str, Any]] = queue.Queue()
+_state = {"pid": 0}
+_lock = threading.Lock()
+
+
+def record(**fields: Any) -> None:
+    if not getattr(settings, "GRAPH_CALL_LOG_WRITE_BEHIND", True):
+        FunctionCall.objects.create(**fields)
+        return
+    _ensure_writer()
+    _queue.put(fields)
+
+
+def flush(timeout: float = 10.0) -> None:
+    """Block until every queued entry is stored (or ``timeout`` passes)."""
+    if _state["pid"] != os.getpid():
+        return
+    done = threading.Event()
+
+    def waiter() -> None:
+        _queue.join()
+        done.set()
+
+    threading.Thread(target=waiter, daemon=True).start()
+    done.wait(timeout)
+
+
+def _ensure_writer() -> None:
+    # A forked worker (Celery prefork) inherits the queue but not the thread: start its own.
+    if _state["pid"] == os.getpid():
+        return
+    with _lock:
+        if _state["pid"] != os.getpid():
+            threading.Thread(target=_write_forever, name="graph-call-log", daemon=True).start()
+            _state["pid"] = os.getpid()
+
+
+def _write_forever() -> None:
+    while True:
+        rows = [_queue.get()]
+        while len(rows) < BATCH:
+            try:
+                rows.append(_queue.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            close_old_connections()
+            FunctionCall.objects.bulk_create([FunctionCall(**r) for r in rows])
+        except Exception:  # the log must never take a call down with it
+            log.exception("Could not store %d function call log entries", len(rows))
+            connection.close()
+        finally:
+            for _ in rows:
+                _queue.task_done()
+
+
+atexit.register(flush, 5.0)
