@@ -275,3 +275,24 @@ class MicrosoftAccount(models.Model):
 
     def __str__(self) -> str:
         return self.username or self.object_id
+
+
+class RefreshSweep(models.Model):
+    """One run of the background renewal of members' refresh tokens."""
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    renewed_before = models.DateTimeField(help_text="Accounts last renewed before this were due.")
+    due = models.PositiveIntegerField(default=0)
+    refreshed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0, help_text="Temporary failures; retried by the next sweep.")
+    needs_reconsent = models.PositiveIntegerField(default=0)
+    batches = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = "refresh sweep"
+
+    def __str__(self) -> str:
+        return f"Sweep {self.started_at:%Y-%m-%d %H:%M}"

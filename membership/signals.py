@@ -22,3 +22,25 @@ def _scopes_may_have_changed(sender: type, **kwargs: Any) -> None:
     ms = MicrosoftSettings.objects.filter(pk=1).first()
     if ms is not None:
         mark_accounts_needing_reconsent(ms)
+
+
+@receiver(account_needs_reconsent)
+def _email_the_member(sender: type, account: Any, **kwargs: Any) -> None:
+    """Tell the member, once (the signal fires when the account turns needs_reconsent)."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    email = account.user.email
+    if not email:
+        return
+    link = settings.SITE_URL.rstrip("/") + reverse("membership:account")
+    send_mail(
+        "Reconnect your Microsoft account",
+        f"Hello {account.user.get_full_name() or account.user.get_username()},\n\n"
+        f"Your Microsoft account {account.username} needs to be reconnected: Microsoft no longer accepts "
+        f"this site's access for it.\n\nReconnect here: {link}\n",
+        None,
+        [email],
+        fail_silently=True,
+    )

@@ -10,7 +10,7 @@ same refresh token (Entra may rotate it, and a strict tenant kills the old one).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from django.db import transaction
@@ -64,23 +64,27 @@ def access_token(account: MicrosoftAccount) -> str:
     return refresh_account(account.pk).access_token
 
 
-def refresh_account(account_id: int, *, force: bool = False) -> MicrosoftAccount:
+def refresh_account(account_id: int, *, renewed_before: datetime | None = None) -> MicrosoftAccount:
     """Redeem the account's refresh token (unless another process just did) and store the result.
 
-    ``force`` renews even a fresh access token (the background sweep keeps refresh tokens alive).
+    Without ``renewed_before`` it renews only a stale access token (a caller needs one). With it
+    (the background sweep keeping refresh tokens alive), it renews an account last renewed
+    before that time, whatever its access token — and skips one renewed since, so a redelivered
+    sweep task redeems nothing twice.
     """
     ms = MicrosoftSettings.load()
     failure: RefreshFailed | None = None
     with held(f"ms-account:{account_id}", timeout=60, wait=60), transaction.atomic():
         account = MicrosoftAccount.objects.select_for_update().get(pk=account_id)
-        started = timezone.now()
         if account.status == MicrosoftAccount.Status.NEEDS_RECONSENT:
             raise RefreshFailed(account.last_error or "The member must reconnect.", permanent=True)
         if not account.refresh_token or account.status == MicrosoftAccount.Status.REVOKED:
             raise NotConnected("The member has no stored refresh token.")
-        just_renewed = account.last_refreshed_at and account.last_refreshed_at > started - timedelta(seconds=60)
-        if (_fresh(account) and not force) or (force and just_renewed):
-            return account  # another process renewed it while we waited for the lock
+        if renewed_before is None:
+            if _fresh(account):
+                return account  # another process renewed it while we waited for the lock
+        elif account.last_refreshed_at and account.last_refreshed_at >= renewed_before:
+            return account
         scopes = [s for s in account.granted_scopes.split() if s.lower() not in RESERVED] or ["User.Read"]
         try:
             result = msal_app(ms).acquire_token_by_refresh_token(account.refresh_token, scopes=scopes)

@@ -113,6 +113,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     )
+    # A test database in a file (not in memory), so worker processes started by the tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -146,6 +148,12 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+
+# Background renewal of members' refresh tokens (Entra expires unused ones after 90 days).
+MICROSOFT_REFRESH_AFTER_DAYS = env.int("MICROSOFT_REFRESH_AFTER_DAYS", default=7)
+MICROSOFT_REFRESH_BATCH_SIZE = env.int("MICROSOFT_REFRESH_BATCH_SIZE", default=100)
+# Absolute base URL of the site, for links in e-mails (reconnect).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # Graph function call log: written behind by a thread (off: each call inserts its row at once).
 GRAPH_CALL_LOG_WRITE_BEHIND = env.bool("GRAPH_CALL_LOG_WRITE_BEHIND", default=True)

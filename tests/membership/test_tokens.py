@@ -56,14 +56,19 @@ def test_concurrent_callers_redeem_the_refresh_token_once(connect: Connect, emul
     assert account.status == "active"
 
 
-def test_a_forced_refresh_rotates_the_refresh_token(connect: Connect, emulator: Any) -> None:
+def test_a_sweep_refresh_rotates_the_refresh_token_once(connect: Connect, emulator: Any) -> None:
     account = account_of(connect("lee"))
     before = account.refresh_token
     account.last_refreshed_at = timezone.now() - timedelta(days=8)
     account.save()
-    refreshed = tokens.refresh_account(account.pk, force=True)
+    cutoff = timezone.now() - timedelta(days=7)
+    refreshed = tokens.refresh_account(account.pk, renewed_before=cutoff)
     assert refreshed.refresh_token != before
     assert refreshed.last_refreshed_at > timezone.now() - timedelta(minutes=1)
+    emulator.emulator.grants.clear()
+    again = tokens.refresh_account(account.pk, renewed_before=cutoff)  # a redelivered sweep: nothing to do
+    assert again.refresh_token == refreshed.refresh_token
+    assert emulator.emulator.grants["refresh_token"] == 0
 
 
 @pytest.mark.parametrize("code", [700082, 50173, 65001])

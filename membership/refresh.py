@@ -1,0 +1,65 @@
+"""The refresh sweep: keep members' refresh tokens alive while they are away.
+
+Entra expires a refresh token unused for 90 days. The sweep renews accounts whose token was last
+renewed more than MICROSOFT_REFRESH_AFTER_DAYS ago, in batches that workers run in parallel.
+Each renewal goes through the token store's per-account lock, so the sweep, web processes and
+other workers never redeem one refresh token twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from membership.models import MicrosoftAccount, RefreshSweep
+from membership.tokens import NotConnected, RefreshFailed, refresh_account
+
+log = logging.getLogger(__name__)
+
+
+def due_accounts(renewed_before: timezone.datetime) -> QuerySet[MicrosoftAccount]:
+    return (
+        MicrosoftAccount.objects.filter(status=MicrosoftAccount.Status.ACTIVE)
+        .exclude(refresh_token="")
+        .filter(Q(last_refreshed_at__lt=renewed_before) | Q(last_refreshed_at__isnull=True))
+    )
+
+
+def plan_sweep() -> tuple[RefreshSweep, list[list[int]]]:
+    """Record a new sweep and split the due accounts into batches of ids."""
+    days = getattr(settings, "MICROSOFT_REFRESH_AFTER_DAYS", 7)
+    size = getattr(settings, "MICROSOFT_REFRESH_BATCH_SIZE", 100)
+    cutoff = timezone.now() - timedelta(days=days)
+    ids = list(due_accounts(cutoff).order_by("pk").values_list("pk", flat=True))
+    batches = [ids[i:i + size] for i in range(0, len(ids), size)]
+    sweep = RefreshSweep.objects.create(renewed_before=cutoff, due=len(ids), batches=len(batches),
+                                        finished_at=None if batches else timezone.now())
+    return sweep, batches
+
+
+def run_batch(sweep_id: int, account_ids: list[int]) -> dict[str, int]:
+    """Renew one batch; add its counts to the sweep. Safe to run again (redelivery)."""
+    sweep = RefreshSweep.objects.get(pk=sweep_id)
+    counts = {"refreshed": 0, "failed": 0, "needs_reconsent": 0}
+    for account_id in account_ids:
+        try:
+            account = refresh_account(account_id, renewed_before=sweep.renewed_before)
+        except RefreshFailed as exc:
+            counts["needs_reconsent" if exc.permanent else "failed"] += 1
+        except (NotConnected, MicrosoftAccount.DoesNotExist):
+            pass  # disconnected or deleted since the sweep was planned
+        else:
+            if account.last_refreshed_at and account.last_refreshed_at >= sweep.renewed_before:
+                counts["refreshed"] += 1
+    RefreshSweep.objects.filter(pk=sweep_id).update(
+        refreshed=F("refreshed") + counts["refreshed"], failed=F("failed") + counts["failed"],
+        needs_reconsent=F("needs_reconsent") + counts["needs_reconsent"], batches_done=F("batches_done") + 1,
+    )
+    RefreshSweep.objects.filter(pk=sweep_id, batches_done__gte=F("batches"), finished_at__isnull=True).update(
+        finished_at=timezone.now()
+    )
+    return counts

@@ -1,0 +1,128 @@
+"""The refresh sweep: exactly the due accounts, each refresh token redeemed once, with real workers."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.core import mail
+from django.utils import timezone
+
+from membership.models import MicrosoftAccount, RefreshSweep
+from membership.refresh import plan_sweep, run_batch
+from tests.conftest import Connect, Workers, account_of
+
+
+def age(account: MicrosoftAccount, days: int) -> None:
+    MicrosoftAccount.objects.filter(pk=account.pk).update(last_refreshed_at=timezone.now() - timedelta(days=days))
+
+
+def cast(connect: Connect) -> tuple[list[MicrosoftAccount], list[MicrosoftAccount]]:
+    due = [account_of(connect(n)) for n in ("lee", "alex", "megan")]
+    recent = [account_of(connect(n)) for n in ("diego", "grady")]
+    for a in due:
+        age(a, 8)
+    for a in recent:
+        age(a, 2)
+    return due, recent
+
+
+def test_the_sweep_renews_exactly_the_due_accounts(connect: Connect, emulator: Any) -> None:
+    due, recent = cast(connect)
+    before = {a.pk: a.refresh_token for a in [*due, *recent]}
+    emulator.emulator.grants.clear()
+    sweep, batches = plan_sweep()
+    assert sweep.due == 3
+    for ids in batches:
+        run_batch(sweep.pk, ids)
+    sweep.refresh_from_db()
+    assert (sweep.refreshed, sweep.failed, sweep.needs_reconsent) == (3, 0, 0)
+    assert sweep.finished_at is not None
+    assert emulator.emulator.grants["refresh_token"] == 3
+    for a in due:
+        assert MicrosoftAccount.objects.get(pk=a.pk).refresh_token != before[a.pk]
+    for a in recent:
+        assert MicrosoftAccount.objects.get(pk=a.pk).refresh_token == before[a.pk]
+    # A redelivered batch redeems nothing again.
+    for ids in batches:
+        run_batch(sweep.pk, ids)
+    assert emulator.emulator.grants["refresh_token"] == 3
+
+
+def test_a_revoked_grant_ends_needs_reconsent_with_one_email(connect: Connect, emulator: Any, http_emulator: Any, django_user_model: Any) -> None:
+    lee = connect("lee")
+    lee.email = "lee@contoso.test"
+    lee.save()
+    account = account_of(lee)
+    age(account, 30)
+    http_emulator.post(f"{emulator.base_url}/_emulator/users/lee@contoso.test/invalid-grant", json={"code": 50173})
+    for _ in range(2):  # a second sweep skips it: no second e-mail
+        sweep, batches = plan_sweep()
+        for ids in batches:
+            run_batch(sweep.pk, ids)
+    assert RefreshSweep.objects.order_by("started_at").first().needs_reconsent == 1
+    assert RefreshSweep.objects.order_by("started_at").last().due == 0
+    account.refresh_from_db()
+    assert account.status == "needs_reconsent"
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["lee@contoso.test"]
+    assert "/account/" in mail.outbox[0].body
+
+
+def test_the_beat_schedule_is_in_the_database(db: None) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="membership.sweep_refresh_tokens")
+    assert task.enabled
+    assert (task.crontab.hour, task.crontab.minute) == ("3", "0")
+
+
+def test_two_workers_and_the_web_process_redeem_each_refresh_token_once(
+    connect: Connect, emulator: Any, celery_workers: Workers
+) -> None:
+    from membership import tokens
+
+    names = ["lee", "alex", "megan", "diego", "grady", "isaiah", "johanna", "lidia", "lynne", "miriam"]
+    accounts = [account_of(connect(n)) for n in names]
+    for a in accounts:
+        age(a, 10)
+        MicrosoftAccount.objects.filter(pk=a.pk).update(access_token_expires_at=timezone.now())
+    emulator.emulator.strict_rotation = True  # redeeming a token twice would fail the account
+    emulator.emulator.grants.clear()
+    from django.test import override_settings
+
+    from membership.tasks import refresh_batch
+
+    with override_settings(MICROSOFT_REFRESH_BATCH_SIZE=2):
+        sweep, batches = plan_sweep()
+    for ids in batches:
+        refresh_batch.delay(sweep.pk, ids)
+    # Meanwhile the web process renews the same accounts, in the opposite order.
+    for a in reversed(accounts):
+        tokens.refresh_account(a.pk, renewed_before=sweep.renewed_before)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not RefreshSweep.objects.filter(finished_at__isnull=False).exists():
+        time.sleep(0.2)
+    sweep = RefreshSweep.objects.get()
+    assert sweep.finished_at is not None, [w.read_text()[-3000:] for w in celery_workers.logs]
+    assert sweep.due == 10
+    assert list(MicrosoftAccount.objects.values_list("status", flat=True).distinct()) == ["active"]
+    # Each account renewed once: by the web process (which renews its stale access token) or the sweep.
+    assert emulator.emulator.grants["refresh_token"] == 10
+    assert sweep.refreshed == 10
+
+
+def test_the_scheduled_task_plans_and_queues_the_sweep(connect: Connect, emulator: Any, celery_workers: Workers) -> None:
+    from membership.tasks import sweep_refresh_tokens
+
+    due, recent = cast(connect)
+    emulator.emulator.grants.clear()
+    outcome = sweep_refresh_tokens.delay().get(timeout=60)
+    assert outcome["due"] == 3
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not RefreshSweep.objects.filter(finished_at__isnull=False).exists():
+        time.sleep(0.2)
+    sweep = RefreshSweep.objects.get()
+    assert (sweep.due, sweep.refreshed, sweep.finished_at is not None) == (3, 3, True)
+    assert emulator.emulator.grants["refresh_token"] == 3
