@@ -257,15 +257,27 @@ class FunctionCallAdmin(admin.ModelAdmin):
 # -- Members' Entra directory roles on the user page --------------------------------------------
 
 
+# Offered in the "Assign a role" list; any other role can be typed by display name or template id.
+COMMON_ROLES = (
+    "Application Administrator", "Authentication Administrator", "Directory Readers", "Global Administrator",
+    "Global Reader", "Groups Administrator", "Helpdesk Administrator", "Privileged Role Administrator",
+    "Security Administrator", "Security Reader", "User Administrator",
+)
+
+
 @dataclass
 class AccountRoles:
     """One Microsoft account of a member, with its directory roles (or why they could not be read)."""
 
     account: MicrosoftAccount
     roles: list[dict[str, Any]] = field(default_factory=list)
-    assignable: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
     note: str = ""
+
+    @property
+    def assignable(self) -> list[str]:
+        held = {str(r.get("displayName") or "").lower() for r in self.roles}
+        return [name for name in COMMON_ROLES if name.lower() not in held]
 
 
 class MicrosoftRolesSection:
@@ -281,7 +293,6 @@ class MicrosoftRolesSection:
         ms = MicrosoftSettings.objects.filter(pk=1).first()
         app_tenant = (ms.app_tenant_id if ms else "").lower()
         out = []
-        catalog: list[dict[str, Any]] | None = None
         for account in MicrosoftAccount.objects.filter(user=self.user).order_by("username"):
             entry = AccountRoles(account)
             out.append(entry)
@@ -290,42 +301,27 @@ class MicrosoftRolesSection:
                               "in its App tenant only.")
                 continue
             try:
-                entry.roles = directory_roles(account.object_id, self.caller)
-                if self.can_change:
-                    if catalog is None:
-                        catalog = role_catalog(self.caller)
-                    held = {r.get("roleTemplateId") for r in entry.roles}
-                    entry.assignable = [r for r in catalog if r.get("roleTemplateId") not in held]
+                result = graphfns.execute("users.directory_roles", {"user_id": account.object_id},
+                                          caller=self.caller)
             except FunctionError as exc:
                 entry.error = _describe(exc)
+            else:
+                entry.roles = sorted(result.get("value", []), key=lambda r: str(r.get("displayName") or ""))
         return out
 
 
-def _roles(result: Any) -> list[dict[str, Any]]:
-    items = result.get("value", []) if isinstance(result, dict) else result
-    return sorted((r for r in items or [] if isinstance(r, dict)), key=lambda r: str(r.get("displayName", "")))
-
-
-def directory_roles(object_id: str, caller: str) -> list[dict[str, Any]]:
-    """The Entra directory roles a user holds, read as the application."""
-    return _roles(graphfns.execute("users.directory_roles", {"user_id": object_id}, caller=caller))
-
-
-def role_catalog(caller: str) -> list[dict[str, Any]]:
-    """Every directory role of the App tenant, to choose one to assign."""
-    return _roles(graphfns.execute("users.directory_roles", {}, caller=caller))
-
-
 class MemberAdmin(UserAdmin):
+    """Django's user admin, plus the member's Microsoft accounts and their Entra directory roles."""
+
     change_form_template = "graphfns/admin/user_change_form.html"
 
     def get_urls(self) -> list[URLPattern]:
         name = f"{self.opts.app_label}_{self.opts.model_name}"
         view = self.admin_site.admin_view
         return [
-            path("<path:object_id>/microsoft-roles/assign/", view(self.role_action(assign=True)),
+            path("<path:object_id>/microsoft-roles/assign/", view(self.assign_role_view),
                  name=f"{name}_assign_directory_role"),
-            path("<path:object_id>/microsoft-roles/remove/", view(self.role_action(assign=False)),
+            path("<path:object_id>/microsoft-roles/remove/", view(self.remove_role_view),
                  name=f"{name}_remove_directory_role"),
             *super().get_urls(),
         ]
@@ -339,32 +335,49 @@ class MemberAdmin(UserAdmin):
                 user, _caller(request), can_change=self.has_change_permission(request, user))
         return super().change_view(request, object_id, form_url, extra)
 
-    def role_action(self, *, assign: bool) -> Callable[..., HttpResponse]:
-        def view(request: HttpRequest, object_id: str) -> HttpResponse:
-            if refused := _post_only(request):
-                return refused
-            user = self.get_object(request, object_id)
-            if user is None or not self.has_change_permission(request, user):
-                raise PermissionDenied
-            back = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[user.pk])
-            account = MicrosoftAccount.objects.filter(user=user, pk=request.POST.get("account")).first()
-            role_id = request.POST.get("role_id", "").strip()
-            role_name = request.POST.get("role_name", "").strip() or role_id
-            if account is None or not role_id:
-                messages.error(request, "Choose one of the member's Microsoft accounts and a directory role.")
-                return HttpResponseRedirect(back)
-            name = "users.assign_directory_role" if assign else "users.remove_directory_role"
+    def _role_change(self, request: HttpRequest, object_id: str,
+                     run: Callable[[MicrosoftAccount], str]) -> HttpResponse:
+        """Check the request, run ``run(account)`` (it returns the success message), and go back to the user."""
+        if refused := _post_only(request):
+            return refused
+        user = self.get_object(request, object_id)
+        if user is None or not self.has_change_permission(request, user):
+            raise PermissionDenied
+        account = MicrosoftAccount.objects.filter(user=user, pk=request.POST.get("account") or None).first()
+        if account is None:
+            messages.error(request, "Choose one of the member's Microsoft accounts.")
+        else:
             try:
-                graphfns.execute(name, {"user_id": account.object_id, "role_id": role_id}, caller=_caller(request))
+                messages.success(request, run(account))
             except FunctionError as exc:
-                messages.error(request, f"Could not {'assign' if assign else 'remove'} {role_name} "
-                               f"{'to' if assign else 'from'} {account.username}: {_describe(exc)}")
-            else:
-                messages.success(request, f"{'Assigned' if assign else 'Removed'} {role_name} "
-                                 f"{'to' if assign else 'from'} {account.username}.")
-            return HttpResponseRedirect(back)
+                messages.error(request, _describe(exc))
+        return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                                            args=[user.pk]) + "#microsoft-roles")
 
-        return view
+    def assign_role_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        role = (request.POST.get("other_role") or request.POST.get("role") or "").strip()
+
+        def assign(account: MicrosoftAccount) -> str:
+            if not role:
+                raise FunctionError("ValidationError", "Choose a directory role to assign.", field="role")
+            graphfns.execute("users.assign_directory_role", {"user_id": account.object_id, "role": role},
+                             caller=_caller(request))
+            return f"Assigned {role} to {account.username}."
+
+        return self._role_change(request, object_id, assign)
+
+    def remove_role_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        role = request.POST.get("role", "").strip()  # template id: scoped to this member, unlike an assignment id
+        name = request.POST.get("role_name", "").strip() or role
+
+        def remove(account: MicrosoftAccount) -> str:
+            if not role:
+                raise FunctionError("ValidationError", "Choose a directory role to remove.", field="role")
+            graphfns.execute("users.remove_directory_role", {"user_id": account.object_id, "role": role},
+                             caller=_caller(request))
+            return f"Removed {name} from {account.username}."
+
+        return self._role_change(request, object_id, remove)
 
 
 def _caller(request: HttpRequest) -> str:
