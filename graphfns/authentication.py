@@ -27,6 +27,7 @@ from graphfns.errors import FunctionError
 from graphfns.models import ApiKey
 
 SELF = object()  # auth_user_id left out of the request body
+MAX_ID = 2**63 - 1  # the largest id a database can hold; beyond it no user can exist
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ class Caller:
 
 def _user_id(value: object) -> int:
     # bool is an int in Python; true/false are not user ids.
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit() \
+            or not 0 < int(value) <= MAX_ID:
         raise FunctionError("ValidationError", "auth_user_id must be a platform user id (an integer) or null.",
                             field="auth_user_id")
     return int(value)

@@ -66,9 +66,10 @@ def regions(text: str) -> dict[str, str]:
 def render_readme(text: str) -> str:
     """``text`` with each region replaced by its generated table."""
     for region, table in generated().items():
-        if _pattern(region).search(text) is None:
+        match = _pattern(region).search(text)
+        if match is None:
             raise ValueError(f"README.md has no <!-- {region}:start --> … <!-- {region}:end --> markers")
-        text = _pattern(region).sub(lambda m, table=table: m.group(1) + table + "\n" + m.group(3), text, count=1)
+        text = text[:match.start(2)] + table + "\n" + text[match.end(2):]
     return text
 
 

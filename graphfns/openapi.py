@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from graphfns.authentication import MAX_ID
 from graphfns.errors import CATALOG
 from graphfns.registry import Function, load
 
@@ -98,7 +99,7 @@ def _execute_operation(fn: Function) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "params": fn.params,
-            "auth_user_id": {"type": ["integer", "null"], "minimum": 1,
+            "auth_user_id": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID,
                              "description": "The platform user to act as (delegated); null: the application. "
                                             "Left out: the signed-in member, or the application for an API key."},
             "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 200,

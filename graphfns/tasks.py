@@ -8,6 +8,7 @@ results) so only they can read it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from celery import shared_task
@@ -20,6 +21,7 @@ from graphfns.execution import execute
 from project.celery import app
 
 OWNER_KEY = "graphfns:task:{}"
+TASK_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 STATES = {"PENDING": "pending", "RECEIVED": "pending", "RETRY": "pending", "STARTED": "running",
           "PROGRESS": "running", "SUCCESS": "succeeded", "FAILURE": "failed", "REVOKED": "failed"}
 
@@ -53,6 +55,8 @@ def submit(name: str, params: dict[str, Any], auth_user_id: int | None, caller: 
 
 def owner(task_id: str) -> str | None:
     """The caller label that submitted ``task_id``; None when unknown or expired."""
+    if not TASK_ID.fullmatch(task_id):
+        return None  # Celery task ids are UUIDs; anything else was never ours
     entry = cache.get(OWNER_KEY.format(task_id))
     return entry["caller"] if entry else None
 

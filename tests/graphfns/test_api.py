@@ -131,7 +131,7 @@ def test_unknown_body_fields_are_refused(client: Client, api_key: str) -> None:
     assert "params" in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("auth_user_id", ["lee", True, 1.5, [1], -3])
+@pytest.mark.parametrize("auth_user_id", ["lee", True, 1.5, [1], -3, 0, 2**63, 10**30])
 def test_a_malformed_auth_user_id_is_a_validation_error(client: Client, api_key: str, auth_user_id: Any) -> None:
     response = post(client, "/api/functions/users.get/execute",
                     {"params": {"user_id": "me"}, "auth_user_id": auth_user_id}, api_key)
