@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from typing import Any
 
@@ -24,6 +25,8 @@ from membership.locks import LockTimeout, held
 from membership.models import MicrosoftSettings
 from membership.scopes import GRAPH_RESOURCE
 
+log = logging.getLogger(__name__)
+
 RENEW_MARGIN = 300  # seconds: renew before Graph could see an expired token
 MEMO_SECONDS = 5.0  # how long a process trusts its own copy before looking at the shared cache again
 _memo: dict[str, tuple[dict[str, Any], float]] = {}
@@ -36,7 +39,11 @@ class AppTokenCache:
         self.key = "ms:apptoken:" + hashlib.sha256(identity.encode()).hexdigest()[:32]
 
     def _read(self) -> dict[str, Any] | None:
-        stored = cache.get(self.key)
+        try:
+            stored = cache.get(self.key)
+        except Exception:  # the shared cache (Redis) is down: work on, each process with its own token
+            log.warning("Shared cache unavailable; fetching the application token directly")
+            return None
         if not stored:
             return None
         try:
@@ -80,13 +87,20 @@ class AppTokenCache:
             raise app_token_failure(result)
         entry = {"access_token": result["access_token"], "expires_at": time.time() + int(result.get("expires_in", 0))}
         ttl = max(1, int(result.get("expires_in", 0)) - RENEW_MARGIN)
-        cache.set(self.key, encrypt(json.dumps(entry)), ttl)
+        try:
+            cache.set(self.key, encrypt(json.dumps(entry)), ttl)
+        except Exception:  # see _read: the token still serves this process
+            log.warning("Shared cache unavailable; the application token is kept in this process only")
         return entry
 
     def clear(self) -> bool:
         """Forget the token everywhere: other processes stop using theirs within MEMO_SECONDS."""
         _memo.pop(self.key, None)
-        return bool(cache.delete(self.key))
+        try:
+            return bool(cache.delete(self.key))
+        except Exception:
+            log.warning("Shared cache unavailable; the application token was forgotten in this process only")
+            return False
 
 
 def app_token_failure(result: dict[str, Any]) -> FunctionError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -12,7 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from redis.exceptions import LockNotOwnedError
+from redis.exceptions import LockNotOwnedError, RedisError
+
+log = logging.getLogger(__name__)
 
 
 class LockTimeout(Exception):
@@ -23,7 +26,7 @@ class LockTimeout(Exception):
 def _redis(url: str):  # type: ignore[no-untyped-def]
     import redis
 
-    return redis.Redis.from_url(url)
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
 
 
 @contextmanager
@@ -34,14 +37,26 @@ def held(name: str, *, timeout: float = 30, wait: float = 30) -> Iterator[None]:
     """
     if settings.REDIS_URL:
         lock = _redis(settings.REDIS_URL).lock(f"lock:{name}", timeout=timeout, blocking_timeout=wait)
-        if not lock.acquire():
-            raise LockTimeout(name)
         try:
-            yield
-        finally:
-            with suppress(LockNotOwnedError):  # expired while held: nothing to release
-                lock.release()
-        return
+            acquired = lock.acquire()
+        except RedisError:
+            # Redis is down: fall back to this machine's file lock rather than stop working.
+            log.warning("Redis unavailable for lock %s; using a local file lock", name)
+        else:
+            if not acquired:
+                raise LockTimeout(name)
+            try:
+                yield
+            finally:
+                with suppress(LockNotOwnedError, RedisError):  # expired while held, or Redis gone
+                    lock.release()
+            return
+    with _file_lock(name, wait):
+        yield
+
+
+@contextmanager
+def _file_lock(name: str, wait: float) -> Iterator[None]:
     folder = Path(settings.VAR_DIR) / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / hashlib.sha256(name.encode()).hexdigest()[:32]
