@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from membership.forms import MicrosoftSettingsForm, SignInModeForm
-from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
+from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep, SignInMode
 
 
 class SignInModeInline(admin.TabularInline):
@@ -103,3 +103,45 @@ class MicrosoftAccountAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(RefreshSweep)
+class RefreshSweepAdmin(admin.ModelAdmin):
+    """The background renewals: when each ran and what it did. The schedule itself is under
+    Periodic tasks (“Renew Microsoft refresh tokens”)."""
+
+    list_display = ("started_at", "finished_at", "due", "refreshed", "failed", "needs_reconsent", "progress")
+    readonly_fields = ("started_at", "finished_at", "renewed_before", "due", "refreshed", "failed",
+                       "needs_reconsent", "batches", "batches_done")
+    change_list_template = "admin/membership/refreshsweep/change_list.html"
+
+    @admin.display(description="Batches done")
+    def progress(self, obj: RefreshSweep) -> str:
+        return f"{obj.batches_done}/{obj.batches}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        return [path("run/", self.admin_site.admin_view(self.run_now), name="membership_refreshsweep_run"),
+                *super().get_urls()]
+
+    def run_now(self, request: HttpRequest) -> HttpResponse:
+        from django.core.exceptions import PermissionDenied
+
+        if request.method != "POST" or not self.has_view_permission(request):
+            raise PermissionDenied
+        from membership.tasks import sweep_refresh_tokens
+
+        try:
+            sweep_refresh_tokens.delay()
+        except Exception:  # the broker is down
+            messages.error(request, "The task queue is unavailable: start Redis (or the worker) and try again.")
+        else:
+            messages.success(request, "A refresh sweep was queued; it appears here when a worker picks it up.")
+        return HttpResponseRedirect(reverse("admin:membership_refreshsweep_changelist"))

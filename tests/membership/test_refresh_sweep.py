@@ -126,3 +126,18 @@ def test_the_scheduled_task_plans_and_queues_the_sweep(connect: Connect, emulato
     sweep = RefreshSweep.objects.get()
     assert (sweep.due, sweep.refreshed, sweep.finished_at is not None) == (3, 3, True)
     assert emulator.emulator.grants["refresh_token"] == 3
+
+
+def test_the_admin_lists_sweeps_and_queues_one_on_request(admin_client: Any, connect: Connect, emulator: Any, celery_workers: Workers) -> None:
+    cast(connect)
+    page = admin_client.get("/admin/membership/refreshsweep/")
+    assert page.status_code == 200
+    assert "Run a sweep now" in page.content.decode()
+    response = admin_client.post("/admin/membership/refreshsweep/run/", follow=True)
+    assert "A refresh sweep was queued" in response.content.decode()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not RefreshSweep.objects.filter(finished_at__isnull=False).exists():
+        time.sleep(0.2)
+    html = admin_client.get("/admin/membership/refreshsweep/").content.decode()
+    assert "1/1" in html  # batches done
+    assert RefreshSweep.objects.get().refreshed == 3
