@@ -116,7 +116,7 @@ def test_two_workers_and_the_web_process_redeem_each_refresh_token_once(
 def test_the_scheduled_task_plans_and_queues_the_sweep(connect: Connect, emulator: Any, celery_workers: Workers) -> None:
     from membership.tasks import sweep_refresh_tokens
 
-    due, recent = cast(connect)
+    cast(connect)
     emulator.emulator.grants.clear()
     outcome = sweep_refresh_tokens.delay().get(timeout=60)
     assert outcome["due"] == 3
