@@ -1,4 +1,5 @@
-"""`make demo`: migrate, start the Microsoft emulator, point the settings at it, run the site.
+"""`make demo`: migrate, start the Microsoft emulator, point the settings at it, run the site,
+a Celery worker and Celery beat.
 
 Everything runs on this machine with no server to install: SQLite, the file cache and, for
 background jobs, Celery on kombu's filesystem transport.
@@ -12,6 +13,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,28 +78,37 @@ def main() -> None:
         f"  Password:  {password}\n"
         f"  Microsoft settings: {site}/admin/membership/microsoftsettings/\n"
         f"  Microsoft emulator: {info['base_url']}  (CA: {info['ca_file']})\n"
+        "  Celery worker and beat: logs in var/logs/\n"
         "  Stop with Ctrl+C.\n",
         flush=True,
     )
+    logs = VAR / "logs"
+    logs.mkdir(exist_ok=True)
+    # Background jobs: a worker (refresh sweep batches, asynchronous functions) and beat (the schedule).
+    for name, args in (("worker", ["worker", "-c", "2", "-l", "INFO"]), ("beat", ["beat", "-l", "INFO"])):
+        log_file = (logs / f"celery-{name}.log").open("ab")
+        children.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "project", *args], cwd=ROOT, env=env,
+                                         stdout=log_file, stderr=subprocess.STDOUT))
     web = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{PORT}", "--noreload"],
                            cwd=ROOT, env=env)
     children.append(web)
 
-    def stop(*_: object) -> None:
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    try:
+        # Run until Ctrl+C / SIGTERM, or until any part stops by itself (then stop the rest).
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
         for child in reversed(children):
             if child.poll() is None:
                 child.terminate()
         for child in children:
             try:
-                child.wait(timeout=10)
+                child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    web.wait()
-    stop()
 
 
 if __name__ == "__main__":
