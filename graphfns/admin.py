@@ -343,7 +343,8 @@ class MemberAdmin(UserAdmin):
         user = self.get_object(request, object_id)
         if user is None or not self.has_change_permission(request, user):
             raise PermissionDenied
-        account = MicrosoftAccount.objects.filter(user=user, pk=request.POST.get("account") or None).first()
+        chosen = request.POST.get("account", "")
+        account = MicrosoftAccount.objects.filter(user=user, pk=int(chosen)).first() if chosen.isdigit() else None
         if account is None:
             messages.error(request, "Choose one of the member's Microsoft accounts.")
         else:

@@ -13,7 +13,7 @@ import graphfns
 from graphfns.errors import FunctionError
 from graphfns.models import FunctionCall
 from membership.models import MicrosoftSettings
-from tests.graphfns.conftest import Connect
+from tests.graphfns.conftest import Connect, account_of
 
 LIST = "/admin/graphfns/functioncall/"
 PURGE = "/admin/graphfns/functioncall/purge/"
@@ -48,6 +48,11 @@ def test_the_list_shows_who_called_for_whom_and_how_it_ended(admin_client: Clien
     logged = FunctionCall.objects.exclude(request_id="").first()
     assert logged.request_id in html
     assert f"{logged.duration_ms} ms" in html
+    account = account_of(calls["lee"])
+    detail = admin_client.get(f"{LIST}{logged.pk}/change/").content.decode()
+    for secret in [account.access_token, account.refresh_token]:
+        assert secret not in html
+        assert secret not in detail
 
 
 def test_filters_narrow_the_list(admin_client: Client, calls: dict[str, Any]) -> None:

@@ -95,6 +95,10 @@ def test_removing_only_touches_the_member_on_the_page(admin_client: Client, conn
         "account": account_of(megan).pk, "role": USER_ADMIN,  # megan's account, on lee's page
     }, follow=True)
     assert "Choose one of the member&#x27;s Microsoft accounts." in response.content.decode()
+    for junk in ["", "abc", "-1"]:
+        response = admin_client.post(f"/admin/auth/user/{lee.pk}/microsoft-roles/remove/",
+                                     {"account": junk, "role": USER_ADMIN}, follow=True)
+        assert "Choose one of the member&#x27;s Microsoft accounts." in response.content.decode()
     assert held_templates(emulator, "megan") == {USER_ADMIN}
 
 
