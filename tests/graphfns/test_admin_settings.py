@@ -46,7 +46,7 @@ def test_a_wrong_secret_reports_the_failed_check_and_how_to_fix_it(admin_client:
     microsoft.save()
     html = admin_client.post(TEST).content.decode()
     assert "✘" in html
-    assert "1 of 3 checks failed" in html
+    assert "1 of the 3 checks run failed. Fix it as described" in html
     assert "InvalidClientCredentials" in html
     assert "How to fix:" in html
     assert "Create a new secret in the Azure portal" in html
