@@ -78,7 +78,7 @@ NEW_EVENT = {"type": "object", "required": ["subject", "start", "end"], "propert
              "additionalProperties": False}
 EVENT_EXAMPLE = {"subject": "Welcome call", "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "UTC"},
                  "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "UTC"},
-                 "attendees": [{"emailAddress": {"address": "megan@contoso.com"}, "type": "required"}]}
+                 "attendees": [{"emailAddress": {"address": "megan@contoso.test"}, "type": "required"}]}
 
 
 def _calendar_base(call: Call, params: dict[str, Any]) -> str:
@@ -95,9 +95,13 @@ def _prefer(params: dict[str, Any]) -> dict[str, str]:
     return {"Prefer": f'outlook.timezone="{params["time_zone"]}"'} if params.get("time_zone") else {}
 
 
-def _zoned(value: str, time_zone: str | None) -> dict[str, str]:
+def _zoned(value: str, time_zone: str | None, field: str = "start") -> dict[str, str]:
     """An ISO time as Graph's dateTimeTimeZone: with an offset it is converted to UTC, else it is in time_zone."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise FunctionError("ValidationError", f"{field}: {value!r} is not a valid date and time.",
+                            field=field) from None
     if moment.tzinfo is not None:
         return {"dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
     return {"dateTime": moment.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": time_zone or "UTC"}
@@ -105,7 +109,7 @@ def _zoned(value: str, time_zone: str | None) -> dict[str, str]:
 
 def _window(params: dict[str, Any]) -> None:
     """Check start < end before any call (the schema checks their shape, not their order)."""
-    start, end = (_zoned(params[k], params.get("time_zone")) for k in ("start", "end"))
+    start, end = (_zoned(params[k], params.get("time_zone"), k) for k in ("start", "end"))
     if start["timeZone"] == end["timeZone"] and start["dateTime"] >= end["dateTime"]:
         raise FunctionError("ValidationError", "end: must be later than start.", field="end")
 
@@ -249,6 +253,7 @@ def get_event(call: Call, params: dict[str, Any]) -> Any:
     example={"user_id": "me", "start": "2026-12-01T00:00:00Z", "end": "2026-12-08T00:00:00Z"},
 )
 def calendar_view(call: Call, params: dict[str, Any]) -> Any:
+    _window(params)
     base = call.user_path(params["user_id"])
     path = f"{base}/calendars/{segment(params['calendar_id'])}/calendarView" if params.get("calendar_id") else \
         f"{base}/calendarView"
@@ -420,7 +425,7 @@ def cancel_event(call: Call, params: dict[str, Any]) -> Any:
     }, ["user_id", "schedules", "start", "end"]),
     delegated=SCHEDULE,
     application=APP_READ,
-    example={"user_id": "me", "schedules": ["adele@contoso.com", "megan@contoso.com"],
+    example={"user_id": "me", "schedules": ["adele@contoso.test", "megan@contoso.test"],
              "start": "2026-12-01T08:00:00", "end": "2026-12-01T17:00:00", "time_zone": "UTC"},
 )
 def get_schedule(call: Call, params: dict[str, Any]) -> Any:
@@ -453,7 +458,7 @@ def get_schedule(call: Call, params: dict[str, Any]) -> Any:
     }, ["user_id", "start", "end"]),
     delegated=FIND_TIMES,
     application=APP_READ_FULL,
-    example={"user_id": "me", "attendees": ["megan@contoso.com"], "duration_minutes": 60,
+    example={"user_id": "me", "attendees": ["megan@contoso.test"], "duration_minutes": 60,
              "start": "2026-12-01T09:00:00", "end": "2026-12-03T17:00:00", "time_zone": "UTC", "max_candidates": 5},
 )
 def find_meeting_times(call: Call, params: dict[str, Any]) -> Any:

@@ -239,7 +239,7 @@ def list_(call: Call, params: dict[str, Any]) -> Any:
     }, ["user_ids"]),
     delegated=READ_ALL,
     application=APP_READ,
-    example={"user_ids": ["adele@contoso.com", "lee@contoso.com"], "select": ["displayName", "mail"]},
+    example={"user_ids": ["adele@contoso.test", "lee@contoso.test"], "select": ["displayName", "mail"]},
     bulk=True,
 )
 def get_many(call: Call, params: dict[str, Any]) -> Any:
@@ -274,7 +274,7 @@ def get_many(call: Call, params: dict[str, Any]) -> Any:
     delegated=WRITE,
     application=APP_WRITE,
     example={"user": {"accountEnabled": True, "displayName": "Ada Lovelace", "mailNickname": "ada",
-                      "userPrincipalName": "ada@contoso.com",
+                      "userPrincipalName": "ada@contoso.test",
                       "passwordProfile": {"password": "xWwvJ]6NMw+bWH-d", "forceChangePasswordNextSignIn": True}}},
     writes=True,
 )
@@ -292,7 +292,7 @@ def create(call: Call, params: dict[str, Any]) -> Any:
     }, ["user_id", "changes"]),
     delegated=("User.ReadWrite", "User.ReadWrite.All", "Directory.ReadWrite.All"),
     application=APP_WRITE,
-    example={"user_id": "adele@contoso.com", "changes": {"jobTitle": "Chief Executive Officer",
+    example={"user_id": "adele@contoso.test", "changes": {"jobTitle": "Chief Executive Officer",
                                                         "officeLocation": "Building 1"}},
     writes=True,
 )
@@ -307,7 +307,7 @@ def update(call: Call, params: dict[str, Any]) -> Any:
     params=schema({"user_id": USER_ID}, ["user_id"]),
     delegated=("User.DeleteRestore.All", "User.ReadWrite.All", "Directory.ReadWrite.All"),
     application=("User.DeleteRestore.All", "User.ReadWrite.All", "Directory.ReadWrite.All"),
-    example={"user_id": "ada@contoso.com"},
+    example={"user_id": "ada@contoso.test"},
     writes=True,
 )
 def delete(call: Call, params: dict[str, Any]) -> Any:
@@ -415,7 +415,7 @@ def _role_id(call: Call, role: str) -> str:
     params=schema({"user_id": USER_ID}, ["user_id"]),
     delegated=ROLES_READ,
     application=("RoleManagement.Read.Directory", "Directory.Read.All", "RoleManagement.ReadWrite.Directory"),
-    example={"user_id": "megan@contoso.com"},
+    example={"user_id": "megan@contoso.test"},
 )
 def directory_roles(call: Call, params: dict[str, Any]) -> Any:
     assignments = _assignments(call, object_id(call, params["user_id"]))
@@ -437,7 +437,7 @@ def directory_roles(call: Call, params: dict[str, Any]) -> Any:
     params=schema({"user_id": USER_ID, "role": ROLE}, ["user_id", "role"]),
     delegated=ROLES_WRITE,
     application=ROLES_WRITE,
-    example={"user_id": "lee@contoso.com", "role": "User Administrator"},
+    example={"user_id": "lee@contoso.test", "role": "User Administrator"},
     writes=True,
 )
 def assign_directory_role(call: Call, params: dict[str, Any]) -> Any:
@@ -462,7 +462,7 @@ def assign_directory_role(call: Call, params: dict[str, Any]) -> Any:
     params=schema({"assignment_id": OBJECT_ID, "user_id": USER_ID, "role": ROLE}),
     delegated=ROLES_WRITE,
     application=ROLES_WRITE,
-    example={"user_id": "lee@contoso.com", "role": "User Administrator"},
+    example={"user_id": "lee@contoso.test", "role": "User Administrator"},
     writes=True,
 )
 def remove_directory_role(call: Call, params: dict[str, Any]) -> Any:
@@ -493,7 +493,7 @@ def remove_directory_role(call: Call, params: dict[str, Any]) -> Any:
     params=schema(REQUEST_PARAMS, ["method", "path"]),
     delegated=ANY_USER,
     application=APP_ANY_USER,
-    example={"method": "GET", "path": "/users/adele@contoso.com/manager", "query": {"$select": "displayName"}},
+    example={"method": "GET", "path": "/users/lee@contoso.test/manager", "query": {"$select": "displayName"}},
     writes=True,
 )
 def request(call: Call, params: dict[str, Any]) -> Any:

@@ -456,3 +456,15 @@ def test_a_raw_request_outside_the_calendar_trees_is_refused(path: str, connect:
     error = failure("calendar.request", {"method": "GET", "path": path}, lee)
     assert (error.code, error.details["field"]) == ("ValidationError", "path")
     assert graph_calls(emulator) == 0
+
+
+@pytest.mark.parametrize("name", ["calendar.calendar_view", "calendar.get_schedule", "calendar.find_meeting_times"])
+def test_an_impossible_date_is_a_validation_error_naming_the_field(name: str, emulator: Any,
+                                                                    microsoft: MicrosoftSettings) -> None:
+    emulator.emulator.requests.clear()
+    params = {"user_id": LEE, "start": "2026-13-45T10:00:00Z", "end": "2026-12-02T09:00:00Z"}
+    if name == "calendar.get_schedule":
+        params["schedules"] = [LEE]
+    error = failure(name, params)
+    assert (error.code, error.details["field"]) == ("ValidationError", "start")
+    assert graph_calls(emulator) == 0
