@@ -210,9 +210,11 @@ def default_seed(now: datetime | None = None) -> dict[str, Any]:
         "http://localhost:8000/auth/microsoft/callback/",
         "http://127.0.0.1:8000/auth/microsoft/callback/",
     ]
-    delegated_all = ["User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All",
-                     "Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared",
-                     "Directory.Read.All", "RoleManagement.ReadWrite.Directory"]
+    delegated_all = ["User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All",
+                     "User.DeleteRestore.All", "ProfilePhoto.Read.All", "GroupMember.Read.All",
+                     "Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared",
+                     "Calendars.ReadWrite.Shared", "Directory.Read.All", "Directory.ReadWrite.All",
+                     "RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"]
     return {
         "tenants": [
             {"id": contoso_id, "displayName": "Contoso", "domains": [domain, "contoso.onmicrosoft.test"],

@@ -200,5 +200,7 @@ def graph_failure(status: int, body: Any, request_id: str = "", headers: Any = N
         return FunctionError("Authorization_IdentityNotFound", **details)
     if status == 404:
         return FunctionError("NotFound", **details)
+    # Other refusals keep Graph's 4xx status (the request was wrong, not our server); 502 otherwise.
     return FunctionError("GraphError", f"Microsoft Graph refused the request ({graph_code or status}): "
-                         f"{graph_message or 'no message'}", status=status, **details)
+                         f"{graph_message or 'no message'}", status=status if 400 <= status < 500 else None,
+                         graph_status=status, **details)

@@ -48,7 +48,8 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
               "Retry after the interval given."),
     ErrorKind("UpstreamUnavailable", 503, "Microsoft is unavailable right now. Retry in a little while."),
     ErrorKind("Timeout", 504, "Microsoft did not answer in time. Retry; if it persists, ask for less data per call."),
-    ErrorKind("GraphError", 502, "Microsoft Graph refused the request. Its code and request-id are in the details."),
+    ErrorKind("GraphError", 502, "Microsoft Graph refused the request (HTTP status: Graph's own 4xx, else 502). "
+              "Its code, message and request-id are in the details."),
     ErrorKind("UnknownFunction", 404, "There is no function by that name. GET /api/functions/ lists them."),
     ErrorKind("AuthenticationRequired", 401,
               "This API needs an API key (Authorization: Bearer <key>) or a signed-in session."),
@@ -64,10 +65,10 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
 class FunctionError(Exception):
     """A catalog error. ``str()`` is the sentence; ``as_dict()`` is what the API returns."""
 
-    def __init__(self, code: str, message: str | None = None, **details: Any) -> None:
+    def __init__(self, code: str, message: str | None = None, *, status: int | None = None, **details: Any) -> None:
         kind = CATALOG[code]
         self.code = code
-        self.status = kind.status
+        self.status = status or kind.status
         self.message = message or kind.message
         self.details = {k: v for k, v in details.items() if v not in (None, "")}
         super().__init__(self.message)

@@ -60,7 +60,7 @@ class Call:
                 raise FunctionError("ValidationError", "user_id 'me' needs a member to act as: give auth_user_id.",
                                     field="user_id")
             return "/me"
-        if user_id.isdigit():
+        if user_id.isascii() and user_id.isdigit():
             account = (MicrosoftAccount.objects.filter(user_id=int(user_id)).exclude(status="revoked")
                        .order_by("-last_refreshed_at").first())
             if account is None:
