@@ -123,6 +123,8 @@ def _execute_operation(fn: Function) -> dict[str, Any]:
             "202": _json("Queued (async=1): poll GET /api/tasks/{task_id}", {
                 "type": "object", "required": ["task_id"], "properties": {"task_id": {"type": "string"}}}),
             **_errors(EXECUTE_ERRORS),
+            "4XX": _json("GraphError with Graph's own status: Microsoft Graph refused the request as made",
+                         {"$ref": "#/components/schemas/Error"}),
         },
     }
 

@@ -113,9 +113,9 @@ def unreachable_broker() -> Iterator[None]:
     saved = conf.broker_url, conf.broker_transport_options
 
     def reset_pool() -> None:
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-            celery_app._pool = None
+        # Forget the app's pools so the next publish connects to the configured broker. Not closed:
+        # kombu keeps them in a process-wide registry and hands them out again when the URL is back.
+        celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
     reset_pool()
