@@ -24,7 +24,8 @@ from emulator.tokens import Signer
 
 @dataclass
 class Fault:
-    """One injected fault. ``kind``: status | latency | reset.
+    """One injected fault. ``kind``: status | latency | reset | slow_response (answer late, after
+    the handler ran).
 
     Fires for requests whose path matches ``path`` (a glob, e.g. ``/v1.0/users*``) and method
     (``*`` for any), either ``count`` times (then it is spent) or with probability ``rate``.

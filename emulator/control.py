@@ -122,12 +122,12 @@ def _fault_json(f: Fault) -> dict[str, Any]:
 @route("POST", "/_emulator/faults")
 @_handles_bad_requests
 def add_fault(emu: Emulator, req: Request) -> Response:
-    """``{"kind": "status"|"latency"|"reset", "path": glob, "method", "status", "retry_after",
+    """``{"kind": "status"|"latency"|"reset"|"slow_response", "path": glob, "method", "status", "retry_after",
     "latency_ms", "rate" | "count"}``; without rate or count the fault fires once."""
     data = _body(req)
     kind = data.get("kind")
-    if kind not in ("status", "latency", "reset"):
-        raise BadRequest("'kind' must be one of status, latency, reset.")
+    if kind not in ("status", "latency", "reset", "slow_response"):
+        raise BadRequest("'kind' must be one of status, latency, reset, slow_response.")
     allowed = {"kind", "path", "method", "status", "retry_after", "latency_ms", "rate", "count"}
     if set(data) - allowed:
         raise BadRequest(f"Unknown fields: {', '.join(sorted(set(data) - allowed))}.")
@@ -146,7 +146,7 @@ def add_fault(emu: Emulator, req: Request) -> Response:
     if retry_after is not None and (not isinstance(retry_after, int) or retry_after < 0):
         raise BadRequest("'retry_after' must be a non-negative integer (seconds).")
     latency = data.get("latency_ms", 0)
-    if kind == "latency" and (not isinstance(latency, int) or not 0 < latency <= 120_000):
+    if kind in ("latency", "slow_response") and (not isinstance(latency, int) or not 0 < latency <= 120_000):
         raise BadRequest("'latency_ms' must be a positive integer up to 120000.")
     path = data.get("path", "*")
     method = str(data.get("method", "*")).upper()

@@ -63,6 +63,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "latency":
                 time.sleep(fault.latency_ms / 1000)
+            elif fault.kind == "slow_response":
+                # The work is done (an event created...) but the answer is late: a client that
+                # gives up or dies now has caused a side effect it never saw.
+                resp = emu.handle(req)
+                time.sleep(fault.latency_ms / 1000)
+                self._write(resp)
+                return
             elif fault.kind == "status":
                 self._write(fault_response(emu, req, fault.status, fault.retry_after))
                 return

@@ -22,7 +22,7 @@ from graphfns.app_tokens import clear_app_token_cache
 from graphfns.authentication import SELF, authenticate
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
-from graphfns.openapi import METHOD_NOT_ALLOWED, document
+from graphfns.openapi import document
 from graphfns.registry import load
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,7 @@ def api_view(*methods: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
             if request.method not in methods and not (request.method == "HEAD" and "GET" in methods):
-                response = JsonResponse({"error": {
-                    "code": METHOD_NOT_ALLOWED, "message": f"Use {' or '.join(methods)} on this URL.",
-                }}, status=405)
+                response = error_response(FunctionError("MethodNotAllowed", f"Use {' or '.join(methods)} on this URL."))
                 response["Allow"] = ", ".join(methods)
                 return response
             try:
@@ -58,10 +56,7 @@ def api_view(*methods: str) -> Callable[[View], View]:
                 return error_response(exc)
             except Exception:
                 log.exception("API view %s failed", view.__name__)
-                return JsonResponse({"error": {
-                    "code": "InternalError",
-                    "message": "Something went wrong on our side. The server log has the details.",
-                }}, status=500)
+                return error_response(FunctionError("InternalError"))
 
         return wrapper
 

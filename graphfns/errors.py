@@ -55,6 +55,9 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
               "This API needs an API key (Authorization: Bearer <key>) or a signed-in session."),
     ErrorKind("PermissionDenied", 403,
               "The caller may not run this function this way (API key limits, or acting for another member)."),
+    ErrorKind("MethodNotAllowed", 405, "That HTTP method is not allowed here; the Allow header lists those that are."),
+    ErrorKind("InternalError", 500,
+              "Something failed inside the platform. The server log (and the call log) has the details; retry later."),
     ErrorKind("TaskNotFound", 404, "There is no task with that id, or its result has expired."),
     ErrorKind("QueueUnavailable", 503,
               "Background execution is unavailable (the task queue cannot be reached). Call the function "

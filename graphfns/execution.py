@@ -20,10 +20,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.urls import reverse
 from jsonschema import Draft202012Validator
 
+from graphfns import call_log
 from graphfns.app_tokens import AppTokenCache
 from graphfns.client import GraphClient
 from graphfns.errors import FunctionError
-from graphfns import call_log
 from graphfns.models import FunctionCall
 from graphfns.registry import Function, load
 from membership import tokens

@@ -21,7 +21,6 @@ AUTH_ERRORS = ["AuthenticationRequired", "PermissionDenied"]
 EXECUTE_ERRORS = list(CATALOG)  # a function call can end in any catalog error
 TASK_ERRORS = [*AUTH_ERRORS, "TaskNotFound", "QueueUnavailable"]
 CACHE_ERRORS = [*AUTH_ERRORS]
-METHOD_NOT_ALLOWED = "MethodNotAllowed"  # not a function error: a wrong HTTP method on an /api/ URL
 
 
 def document() -> dict[str, Any]:
@@ -147,7 +146,7 @@ def _error_schema() -> dict[str, Any]:
         "properties": {"error": {
             "type": "object", "required": ["code", "message"],
             "properties": {
-                "code": {"type": "string", "enum": [*CATALOG, METHOD_NOT_ALLOWED, "InternalError"]},
+                "code": {"type": "string", "enum": list(CATALOG)},
                 "message": {"type": "string", "description": "What happened and what to do."},
                 "details": {"type": "object", "description": "E.g. the fields in error, Graph's code and "
                                                               "request-id, a reconnect URL, Retry-After."},

@@ -9,68 +9,88 @@ results) so only they can read it.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from celery import shared_task
 from celery.result import AsyncResult
 from django.core.cache import cache
 from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
 from project.celery import app
 
 OWNER_KEY = "graphfns:task:{}"
+# What "the queue is down" looks like: kombu's wrapper, or Redis (broker, results, cache) itself.
+QUEUE_DOWN = (OperationalError, RedisError, ConnectionError, TimeoutError)
 TASK_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 STATES = {"PENDING": "pending", "RECEIVED": "pending", "RETRY": "pending", "STARTED": "running",
           "PROGRESS": "running", "SUCCESS": "succeeded", "FAILURE": "failed", "REVOKED": "failed"}
 
 
-@shared_task(bind=True, track_started=True, name="graphfns.run_function")
+RETRYABLE = {"Throttled": 5, "UpstreamUnavailable": 3, "Timeout": 3}  # code → retries in the background
+
+
+@shared_task(bind=True, track_started=True, acks_late=True, name="graphfns.run_function")
 def run_function(self: Any, name: str, params: dict[str, Any], auth_user_id: int | None, caller: str,
                  idempotency_key: str | None = None) -> dict[str, Any]:
+    # acks_late: a worker killed mid-call leaves the task queued and it runs again. The task id
+    # stands in for a missing idempotency key, so a rerun of create_event reuses its transactionId
+    # and Graph returns the event the first run created instead of a second one.
     def progress(done: int, total: int) -> None:
         self.update_state(state="PROGRESS", meta={"done": done, "total": total})
 
     try:
-        return {"result": execute(name, params, auth_user_id, caller=caller, idempotency_key=idempotency_key,
-                                  progress=progress)}
+        return {"result": execute(name, params, auth_user_id, caller=caller,
+                                  idempotency_key=idempotency_key or self.request.id, progress=progress)}
     except FunctionError as exc:
+        limit = RETRYABLE.get(exc.code, 0)
+        if self.request.retries < limit:
+            after = str(exc.details.get("retry_after", ""))
+            countdown = int(after) if after.isdigit() else min(60, 2 ** (self.request.retries + 1))
+            raise self.retry(countdown=countdown, max_retries=limit) from None
         return {"error": exc.as_dict()}
 
 
 def submit(name: str, params: dict[str, Any], auth_user_id: int | None, caller: str,
            idempotency_key: str | None = None) -> str:
-    """Queue a call; its task id. ``QueueUnavailable`` when the broker cannot be reached."""
+    """Queue a call; its task id. ``QueueUnavailable`` when the broker (or Redis) cannot be reached."""
+    task_id = str(uuid.uuid4())
     try:
-        result = run_function.apply_async(
-            args=(name, params, auth_user_id, caller, idempotency_key),
+        # The owner first, so the task can be looked up as soon as a worker has it.
+        cache.set(OWNER_KEY.format(task_id), {"caller": caller, "function": name}, _result_lifetime())
+        run_function.apply_async(
+            args=(name, params, auth_user_id, caller, idempotency_key), task_id=task_id,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
         )
-    except OperationalError:
+    except QUEUE_DOWN:
         raise FunctionError("QueueUnavailable") from None
-    cache.set(OWNER_KEY.format(result.id), {"caller": caller, "function": name}, _result_lifetime())
-    return str(result.id)
+    return task_id
 
 
 def owner(task_id: str) -> str | None:
     """The caller label that submitted ``task_id``; None when unknown or expired."""
     if not TASK_ID.fullmatch(task_id):
         return None  # Celery task ids are UUIDs; anything else was never ours
-    entry = cache.get(OWNER_KEY.format(task_id))
+    try:
+        entry = cache.get(OWNER_KEY.format(task_id))
+    except QUEUE_DOWN:
+        raise FunctionError("QueueUnavailable") from None
     return entry["caller"] if entry else None
 
 
 def status(task_id: str) -> dict[str, Any]:
     """``{"task_id", "function", "state": pending|running|succeeded|failed, "result" | "error" | "progress"}``."""
-    entry = cache.get(OWNER_KEY.format(task_id))
-    if entry is None:
-        raise FunctionError("TaskNotFound")
     try:
+        entry = cache.get(OWNER_KEY.format(task_id))
+        if entry is None:
+            raise FunctionError("TaskNotFound")
         result = AsyncResult(task_id, app=app)
         state = result.state
         info = result.info
-    except OperationalError:
+    except QUEUE_DOWN:
         raise FunctionError("QueueUnavailable") from None
     body: dict[str, Any] = {"task_id": task_id, "function": entry["function"], "state": STATES.get(state, "pending")}
     if state == "PROGRESS" and isinstance(info, dict):

@@ -216,3 +216,21 @@ def test_id_token_tampering_is_set_and_validated(emu, http):
     assert ok.json()["id_token_tamper"] == {"aud": "someone-else", "rogue_key": True}
     bad = http.post(_ctl(emu, "/settings"), json={"id_token_tamper": {"sub": "x"}})
     assert bad.status_code == 400
+
+
+def test_a_slow_response_fault_does_the_work_then_answers_late(emu, http):
+    import time
+
+    token, _ = emu.emulator.issue_access_token(emu.info["tenant_id"], emu.info["client_id"], roles=["Calendars.ReadWrite"])
+    http.post(_ctl(emu, "/faults"), json={"kind": "slow_response", "latency_ms": 1500, "path": "/v1.0/users/*/events",
+                                          "method": "POST", "count": 1})
+    event = {"subject": "Late", "start": {"dateTime": "2030-01-01T09:00:00", "timeZone": "UTC"},
+             "end": {"dateTime": "2030-01-01T10:00:00", "timeZone": "UTC"}}
+    started = time.monotonic()
+    with pytest.raises(requests.ReadTimeout):
+        http.post(f"{emu.base_url}/v1.0/users/lee@contoso.test/events", json=event,
+                  headers={"Authorization": f"Bearer {token}"}, timeout=0.5)
+    assert time.monotonic() - started < 1.4
+    listed = http.get(f"{emu.base_url}/v1.0/users/lee@contoso.test/events?$filter=subject eq 'Late'",
+                      headers={"Authorization": f"Bearer {token}"}).json()
+    assert [e["subject"] for e in listed["value"]] == ["Late"]  # created although the client never heard back
