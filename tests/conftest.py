@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -149,10 +152,6 @@ class Workers:
     """Real Celery worker processes on this run's broker, database and emulator."""
 
     def __init__(self, env: dict[str, str], count: int) -> None:
-        import subprocess
-        import sys
-        from pathlib import Path
-
         self.env = env
         self.root = Path(__file__).resolve().parents[1]
         self.logs = [Path(env["VAR_DIR"]) / f"worker-{i}.log" for i in range(count)]
@@ -183,7 +182,7 @@ class Workers:
         for proc in self.procs:
             try:
                 proc.wait(timeout=20)
-            except Exception:  # noqa: BLE001
+            except subprocess.TimeoutExpired:
                 proc.kill()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import graphfns
@@ -15,10 +16,8 @@ def test_entries_written_behind_are_all_stored_after_a_flush(emulator: Any, micr
     settings.GRAPH_CALL_LOG_WRITE_BEHIND = True
     for _ in range(5):
         graphfns.execute("users.get", {"user_id": "adele@contoso.test"}, caller="test")
-    try:
+    with contextlib.suppress(FunctionError):
         graphfns.execute("users.get", {"user_id": "nobody@contoso.test"}, caller="test")
-    except FunctionError:
-        pass
     call_log.flush()
     rows = list(FunctionCall.objects.order_by("created_at").values_list("status", "error_code", "caller"))
     assert rows == [("ok", "", "test")] * 5 + [("error", "NotFound", "test")]
