@@ -12,8 +12,10 @@ from emulator.app import Fault
 from emulator.identity.errors import AADError
 from emulator.identity.model import (
     CONSUMERS_TENANT,
+    RefreshGrant,
     configured_delegated,
     find_user,
+    new_secret,
     parse_scopes,
     store,
 )
@@ -282,6 +284,38 @@ def mint_token(emu: Emulator, req: Request) -> Response:
     token, expires_in = emu.issue_access_token(tenant["id"], client_id, roles=roles, lifetime=lifetime)
     return json_response({"token_type": "Bearer", "access_token": token, "expires_in": expires_in,
                           "tenant_id": tenant["id"], "roles": roles})
+
+
+@route("POST", "/_emulator/refresh-tokens")
+@_handles_bad_requests
+def mint_refresh_tokens(emu: Emulator, req: Request) -> Response:
+    """``{"user": upn|id, "scopes": [...], "count": n}`` → n refresh tokens for that user, as if they
+    had signed in n times (for load tests that need many live grants without n browser flows)."""
+    data = _body(req)
+    found = find_user(emu, str(data.get("user", "")))
+    if found is None:
+        raise BadRequest(f"No user {data.get('user')}.")
+    tenant, user = found
+    app = emu.app(data.get("client_id") or emu.state["apps"][0]["client_id"])
+    if app is None:
+        raise BadRequest("No such app.")
+    count = data.get("count", 1)
+    if not isinstance(count, int) or not 1 <= count <= 100_000:
+        raise BadRequest("'count' must be an integer from 1 to 100000.")
+    raw = data.get("scopes") or configured_delegated(app)
+    try:
+        scopes = parse_scopes(app, " ".join(raw if isinstance(raw, list) else str(raw).split())).graph
+    except AADError as err:
+        raise BadRequest(err.describe_short()) from None
+    now = emu.now()
+    tokens = [new_secret("1.AQ") for _ in range(count)]
+    with emu.lock:
+        grants = store(emu).refresh_tokens
+        for rt in tokens:
+            grants[rt] = RefreshGrant(app["client_id"], tenant["id"], user["id"], list(scopes),
+                                      ["openid", "profile", "offline_access"], now, now)
+    return json_response({"refresh_tokens": tokens, "scope": " ".join(scopes), "tenant_id": tenant["id"],
+                          "user_id": user["id"]})
 
 
 # -- observation -------------------------------------------------------------------------------

@@ -234,3 +234,15 @@ def test_a_slow_response_fault_does_the_work_then_answers_late(emu, http):
     listed = http.get(f"{emu.base_url}/v1.0/users/lee@contoso.test/events?$filter=subject eq 'Late'",
                       headers={"Authorization": f"Bearer {token}"}).json()
     assert [e["subject"] for e in listed["value"]] == ["Late"]  # created although the client never heard back
+
+
+def test_refresh_tokens_can_be_minted_in_bulk_and_redeemed(emu, http):
+    minted = http.post(_ctl(emu, "/refresh-tokens"), json={"user": "lee@contoso.test", "scopes": ["User.Read"],
+                                                            "count": 3}).json()
+    assert len(set(minted["refresh_tokens"])) == 3
+    answer = http.post(f"{emu.base_url}/{emu.info['tenant_id']}/oauth2/v2.0/token", data={
+        "grant_type": "refresh_token", "refresh_token": minted["refresh_tokens"][1], "scope": "User.Read",
+        "client_id": emu.info["client_id"], "client_secret": emu.info["client_secret"]}).json()
+    assert answer["token_type"] == "Bearer" and answer["refresh_token"]
+    assert http.post(_ctl(emu, "/refresh-tokens"), json={"user": "nobody@contoso.test"}).status_code == 400
+    assert http.post(_ctl(emu, "/refresh-tokens"), json={"user": "lee@contoso.test", "count": 0}).status_code == 400
