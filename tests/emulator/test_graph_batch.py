@@ -8,17 +8,14 @@ from typing import Any
 import requests
 
 from emulator.server import RunningEmulator
+from tests.emulator.conftest import graph_token
 
 CONTOSO = "contoso.test"
 JSON = {"Content-Type": "application/json"}
 
 
 def _token(emu: RunningEmulator, upn: str, scopes: tuple[str, ...] = ("User.Read", "Calendars.ReadWrite")) -> str:
-    tenant = emu.emulator.tenant(CONTOSO)
-    assert tenant is not None
-    user = emu.emulator.user(tenant, upn)
-    assert user is not None
-    return emu.emulator.issue_access_token(tenant["id"], emu.info["client_id"], user=user, scopes=list(scopes))[0]
+    return graph_token(emu, upn, scopes)
 
 
 def _batch(http: requests.Session, emu: RunningEmulator, token: str | None, requests_: list[dict[str, Any]],

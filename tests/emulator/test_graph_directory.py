@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import requests
 
 from emulator.seed import GLOBAL_ADMIN, USER_ADMIN
 from emulator.server import RunningEmulator
+from tests.emulator.conftest import graph_call, graph_token
 
 CONTOSO = "contoso.test"
 ROLE_SCOPES = ("User.Read", "RoleManagement.ReadWrite.Directory", "User.ReadWrite.All")
 
 
 def _token(emu: RunningEmulator, upn: str | None, scopes: tuple[str, ...] = (), roles: tuple[str, ...] = ()) -> str:
-    tenant = emu.emulator.tenant(CONTOSO)
-    assert tenant is not None
-    app = emu.info["client_id"]
-    if upn is None:
-        return emu.emulator.issue_access_token(tenant["id"], app, roles=list(roles))[0]
-    user = emu.emulator.user(tenant, upn)
-    assert user is not None
-    return emu.emulator.issue_access_token(tenant["id"], app, user=user, scopes=list(scopes))[0]
+    return graph_token(emu, upn, scopes, roles)
 
 
-def _call(http: requests.Session, emu: RunningEmulator, method: str, path: str, token: str,
-          json: Any = None) -> requests.Response:
-    return http.request(method, f"{emu.base_url}/v1.0{path}", json=json, headers={"Authorization": f"Bearer {token}"})
+_call = graph_call
 
 
 def _user_id(emu: RunningEmulator, upn: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import requests
 
 from emulator.server import RunningEmulator
+from tests.emulator.conftest import graph_token
 
 CONTOSO = "contoso.test"
 SHARED = ("User.Read", "Calendars.ReadWrite", "Calendars.Read.Shared")
@@ -15,14 +16,7 @@ FMT = "%Y-%m-%dT%H:%M:%S"
 
 
 def _token(emu: RunningEmulator, upn: str | None, scopes: tuple[str, ...] = SHARED, roles: tuple[str, ...] = ()) -> str:
-    tenant = emu.emulator.tenant(CONTOSO)
-    assert tenant is not None
-    app = emu.info["client_id"]
-    if upn is None:
-        return emu.emulator.issue_access_token(tenant["id"], app, roles=list(roles))[0]
-    user = emu.emulator.user(tenant, upn)
-    assert user is not None
-    return emu.emulator.issue_access_token(tenant["id"], app, user=user, scopes=list(scopes))[0]
+    return graph_token(emu, upn, scopes, roles)
 
 
 def _post(http: requests.Session, emu: RunningEmulator, path: str, token: str, body: Any) -> requests.Response:

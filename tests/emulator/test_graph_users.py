@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Any
 
 import requests
 
 from emulator.server import RunningEmulator
+from tests.emulator.conftest import graph_call, graph_token
 
 CONTOSO = "contoso.test"
 ADMIN_SCOPES = ("User.Read", "User.ReadWrite.All", "Directory.Read.All")
@@ -16,20 +16,10 @@ ADMIN_SCOPES = ("User.Read", "User.ReadWrite.All", "Directory.Read.All")
 
 def _token(emu: RunningEmulator, upn: str | None, scopes: tuple[str, ...] = (), roles: tuple[str, ...] = (),
            domain: str = CONTOSO) -> str:
-    tenant = emu.emulator.tenant(domain)
-    assert tenant is not None
-    app = emu.info["client_id"]
-    if upn is None:
-        return emu.emulator.issue_access_token(tenant["id"], app, roles=list(roles))[0]
-    user = emu.emulator.user(tenant, upn)
-    assert user is not None
-    return emu.emulator.issue_access_token(tenant["id"], app, user=user, scopes=list(scopes))[0]
+    return graph_token(emu, upn, scopes, roles, domain)
 
 
-def _call(http: requests.Session, emu: RunningEmulator, method: str, path: str, token: str,
-          json: Any = None, **headers: str) -> requests.Response:
-    url = path if path.startswith("https://") else f"{emu.base_url}/v1.0{path}"
-    return http.request(method, url, json=json, headers={"Authorization": f"Bearer {token}", **headers})
+_call = graph_call
 
 
 def _reader(emu: RunningEmulator) -> str:
