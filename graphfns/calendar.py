@@ -11,7 +11,7 @@ from graphfns.client import graph_failure
 from graphfns.errors import FunctionError
 from graphfns.execution import Call
 from graphfns.registry import USER_ID, function, schema
-from graphfns.users import REQUEST_PARAMS, checked_path, collection, entity, joined, pass_through, segment
+from graphfns.resources import REQUEST_PARAMS, checked_path, collection, entity, joined, pass_through, segment
 
 READ = ("Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared",
         "Calendars.ReadWrite.Shared")

@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import base64
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote
 
 from graphfns.client import graph_failure
 from graphfns.errors import FunctionError
 from graphfns.execution import Call
 from graphfns.registry import USER_ID, function, schema
+from graphfns.resources import (
+    PAGING,
+    REQUEST_PARAMS,
+    SELECT,
+    checked_path,
+    collection,
+    entity,
+    joined,
+    pass_through,
+    segment,
+    select,
+)
 from membership.validators import is_guid
 
 READ_ONE = ("User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All")
@@ -32,15 +44,7 @@ ANY_USER = ("User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All"
             "Directory.Read.All", "Directory.ReadWrite.All")
 APP_ANY_USER = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 
-SELECT = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9]*$"}, "maxItems": 50,
-          "description": "Properties to return ($select)."}
 OBJECT_ID = {"type": "string", "minLength": 1, "maxLength": 200}
-PAGING = {
-    "top": {"type": "integer", "minimum": 1, "maximum": 999, "description": "Page size."},
-    "limit": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "Stop after this many items."},
-    "all_pages": {"type": "boolean", "default": True, "description": "Follow @odata.nextLink to the end."},
-    "cursor": {"type": "string", "maxLength": 4000, "description": "next_cursor from a previous page."},
-}
 ROLE = {"type": "string", "minLength": 1, "maxLength": 256,
         "description": "A directory role: its template id, or its display name (e.g. 'User Administrator')."}
 
@@ -67,106 +71,6 @@ USER_PROPERTIES: dict[str, Any] = {
     "otherMails": _STRINGS, "ageGroup": _STRING, "passwordPolicies": _STRING, "aboutMe": {"type": "string"},
 }
 REQUIRED_ON_CREATE = ["accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"]
-
-
-# -- helpers shared with the calendar family ----------------------------------------------------
-
-
-def segment(value: str) -> str:
-    """A user-given id as one path segment: nothing in it can reach another path."""
-    return quote(str(value), safe="")
-
-
-def entity(body: Any) -> Any:
-    """Graph's object without the @odata.context noise."""
-    if isinstance(body, dict):
-        return {k: v for k, v in body.items() if k != "@odata.context"}
-    return body
-
-
-def select(params: dict[str, Any]) -> dict[str, str]:
-    return {"$select": ",".join(params["select"])} if params.get("select") else {}
-
-
-def collection(call: Call, path: str, params: dict[str, Any], query: dict[str, Any],
-               headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """A Graph collection: every page (``{"value", "count"}``) or one page with ``next_cursor``."""
-    if params.get("top"):
-        query = {**query, "$top": params["top"]}
-    if params.get("cursor") or not params.get("all_pages", True):
-        if params.get("cursor"):
-            body = call.client.request("GET", _cursor(call, path, params["cursor"]), headers=headers).body
-        else:
-            body = call.client.request("GET", path, params=query, headers=headers).body
-        return {"value": body.get("value", []), "next_cursor": body.get("@odata.nextLink")}
-    items = list(call.client.pages(path, params=query, headers=headers, limit=params.get("limit")))
-    return {"value": items, "count": len(items)}
-
-
-def _cursor(call: Call, path: str, cursor: str) -> str:
-    # A cursor is Graph's nextLink for this very collection; anything else could send the token elsewhere.
-    want, got = urlsplit(call.client.base + path), urlsplit(cursor)
-    if (got.scheme, got.netloc) != (want.scheme, want.netloc) or unquote(got.path) != unquote(want.path):
-        raise FunctionError("ValidationError", "cursor is not a next_cursor this function returned.", field="cursor")
-    return cursor
-
-
-# Characters Graph paths use literally: $value, $ref, roleTemplateId='…', OData function arguments.
-_PATH_SAFE = "$@'()=,:;!*+~"
-
-
-def checked_path(call: Call, path: str) -> list[str]:
-    """The decoded segments of a relative Graph path; a URL, another host or ``..`` is refused."""
-    def refuse(why: str) -> FunctionError:
-        return FunctionError("ValidationError", f"path: {why}", field="path")
-
-    if not path.startswith("/") or path.startswith("//") or "://" in path or "\\" in path:
-        raise refuse("give a Graph path such as /users/{id}/manager, not a URL.")
-    if "?" in path or "#" in path:
-        raise refuse("put query options in 'query', not in the path.")
-    segments = []
-    for raw in path[1:].removesuffix("/").split("/"):
-        seg = unquote(raw)
-        if seg in ("", ".", "..") or "/" in seg or "\\" in seg or any(ord(c) < 32 or ord(c) == 127 for c in seg):
-            raise refuse("empty, '.', '..' and encoded '/' segments are not allowed.")
-        segments.append(seg)
-    if segments[0].lower() == "me" and not call.delegated:
-        raise refuse("/me needs a member to act as: give auth_user_id, or use /users/{id}.")
-    return segments
-
-
-def joined(segments: list[str]) -> str:
-    return "/" + "/".join(quote(s, safe=_PATH_SAFE) for s in segments)
-
-
-REQUEST_PARAMS: dict[str, Any] = {
-    "method": {"type": "string", "enum": ["GET", "POST", "PATCH", "PUT", "DELETE"]},
-    "path": {"type": "string", "minLength": 2, "maxLength": 2000},
-    "query": {"type": "object", "maxProperties": 20,
-              "propertyNames": {"pattern": r"^\$?[A-Za-z][A-Za-z0-9]*$"},
-              "additionalProperties": {"type": ["string", "integer", "boolean"]},
-              "description": "Query options, e.g. {\"$select\": \"displayName\", \"$top\": 5}."},
-    "body": {"type": "object", "description": "JSON body for POST, PATCH and PUT."},
-    "headers": {"type": "object", "additionalProperties": False, "properties": {
-        "ConsistencyLevel": {"type": "string", "enum": ["eventual"]},
-        "Prefer": {"type": "string", "maxLength": 200, "pattern": r"^[^\r\n]*$"},
-    }},
-}
-
-
-def pass_through(call: Call, params: dict[str, Any], path: str) -> dict[str, Any]:
-    """Send a checked pass-through request; Graph's status and body (binary bodies as base64)."""
-    method = params["method"]
-    if params.get("body") is not None and method not in ("POST", "PATCH", "PUT"):
-        raise FunctionError("ValidationError", "body: only POST, PATCH and PUT take a body.", field="body")
-    query = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in (params.get("query") or {}).items()}
-    answer = call.client.request(method, path, params=query or None, json=params.get("body"),
-                                 headers=params.get("headers") or None)
-    if isinstance(answer.body, bytes):
-        content_type = next((v for k, v in answer.headers.items() if k.lower() == "content-type"), "")
-        return {"status": answer.status, "content_type": content_type,
-                "body_base64": base64.b64encode(answer.body).decode()}
-    return {"status": answer.status, "body": entity(answer.body)}
 
 
 def object_id(call: Call, user_id: str) -> str:
