@@ -187,7 +187,8 @@ class Workers:
 
 
 @pytest.fixture(scope="session")
-def celery_workers(django_db_setup: None, django_db_blocker: Any, emulator_server: RunningEmulator) -> Iterator[Workers]:
+def celery_worker_processes(django_db_setup: None, django_db_blocker: Any,
+                            emulator_server: RunningEmulator) -> Iterator[Workers]:
     """Two worker processes for the whole run (started on first use)."""
     with django_db_blocker.unblock():
         url = database_url()
@@ -196,3 +197,12 @@ def celery_workers(django_db_setup: None, django_db_blocker: Any, emulator_serve
     workers = Workers(env, 2)
     yield workers
     workers.stop()
+
+
+@pytest.fixture
+def celery_workers(celery_worker_processes: Workers) -> Workers:
+    """The workers, with an empty queue: tasks other tests left behind would delay this one's."""
+    from project.celery import app
+
+    app.control.purge()
+    return celery_worker_processes

@@ -21,11 +21,14 @@ from tests.graphfns.test_api import post
 
 @pytest.fixture
 def eager() -> Iterator[None]:
+    from graphfns.tasks import run_function
+
     conf = celery_app.conf
-    saved = conf.task_always_eager, conf.task_store_eager_result
-    conf.task_always_eager = conf.task_store_eager_result = True
+    # A task reads store_eager_result from the config once, when first bound: set both.
+    saved = conf.task_always_eager, conf.task_store_eager_result, run_function.store_eager_result
+    conf.task_always_eager = conf.task_store_eager_result = run_function.store_eager_result = True
     yield
-    conf.task_always_eager, conf.task_store_eager_result = saved
+    conf.task_always_eager, conf.task_store_eager_result, run_function.store_eager_result = saved
 
 
 @pytest.fixture
