@@ -12,7 +12,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ BATCH_LIMIT = 20
 class GraphResponse:
     status: int
     body: Any
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # case-insensitive
     request_id: str = ""
 
 
@@ -81,12 +81,14 @@ class GraphClient:
         while True:
             attempt += 1
             client_request_id = str(uuid.uuid4())
-            sent = {"Authorization": f"Bearer {self.token}", "client-request-id": client_request_id,
-                    "Accept": "application/json", **(headers or {})}
+            sent = {"Authorization": f"Bearer {self.token}", "client-request-id": client_request_id}
+            if headers:
+                sent.update(headers)
             self.stats.requests += 1
             response: requests.Response | None = None
             try:
-                response = session.request(method, self.url(path), params=params, json=json, headers=sent,
+                # params=None, not {}: requests' parameter merging is costly per call.
+                response = session.request(method, self.url(path), params=params or None, json=json, headers=sent,
                                            timeout=self.timeout)
             except requests.Timeout:
                 failure = FunctionError("Timeout", client_request_id=client_request_id)
@@ -98,7 +100,7 @@ class GraphClient:
                 if rid:
                     self.stats.request_ids.append(rid)
                 if response.status_code < 400:
-                    return GraphResponse(response.status_code, _body(response, raw), dict(response.headers), rid)
+                    return GraphResponse(response.status_code, _body(response, raw), response.headers, rid)
                 failure = graph_failure(response.status_code, _body(response, False), rid, response.headers)
                 if response.status_code not in RETRY_STATUSES:
                     raise failure
