@@ -45,6 +45,14 @@ class MicrosoftSettingsForm(ScopesFormMixin, forms.ModelForm):
             "default_role", "default_scopes", "app_tenant_id", "callback_url", "logout_url", "failure_url",
             "authority_host", "graph_url",
         )
+        widgets = {
+            # Room for a whole GUID or domain, and short lists.
+            "client_id": forms.TextInput(attrs={"size": 40}),
+            "tenant": forms.TextInput(attrs={"size": 40}),
+            "app_tenant_id": forms.TextInput(attrs={"size": 40}),
+            "allowed_tenant_ids": forms.Textarea(attrs={"rows": 3, "cols": 40}),
+            "default_scopes": forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

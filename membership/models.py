@@ -108,7 +108,7 @@ class MicrosoftSettings(models.Model):
         blank=True,
         validators=[validate_http_url],
         help_text="Where members land after signing in (absolute URL). Empty: their account page. "
-        "Not the Redirect URI registered in Azure, which is shown below.",
+        "Not the Redirect URI registered in Azure (shown under App registration).",
     )
     logout_url = models.CharField(
         "After sign-out URL",
