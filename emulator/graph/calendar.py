@@ -92,7 +92,15 @@ def mailbox(emu: Emulator, req: Request, caller: Caller, write: bool) -> dict[st
         caller.user["id"], caller.user["userPrincipalName"].lower(), str(caller.user.get("mail") or "").lower()))
     needed: Permission = (CAL_OWN_WRITE if write else CAL_OWN_READ) if own else (
         CAL_OTHER_WRITE if write else CAL_OTHER_READ)
-    caller.require(needed, MAILBOX_DENIED)
+    return mailbox_owner(emu, req, caller, needed)
+
+
+def mailbox_owner(emu: Emulator, req: Request, caller: Caller, permission: Permission) -> dict[str, Any]:
+    """The user a ``/users/{id}/…`` (or ``/me/…``) path names, once ``permission`` is checked."""
+    key = req.params.get("id")
+    if key is None and caller.user is None:
+        raise me_only_delegated()
+    caller.require(permission, MAILBOX_DENIED)
     if key is None:
         return caller.user  # type: ignore[return-value]
     owner = emu.user(caller.tenant, key) or _by_address(caller.tenant, key)

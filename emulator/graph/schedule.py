@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.graph import odata
 from emulator.graph.api import GraphError, body_json, graph_route, ok
-from emulator.graph.auth import FIND_MEETING_TIMES, MAILBOX_DENIED, SCHEDULE_READ, Caller, Permission
-from emulator.graph.calendar import _by_address, busy_items
+from emulator.graph.auth import FIND_MEETING_TIMES, SCHEDULE_READ, Caller
+from emulator.graph.calendar import _by_address, busy_items, mailbox_owner
 from emulator.graph.timezones import preferred_zone, stamp, stored, to_utc
-from emulator.graph.users import me_only_delegated
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
@@ -31,17 +30,7 @@ WORK_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
 MAX_WINDOW = timedelta(days=62)
 
 
-def _owner(emu: Emulator, req: Request, caller: Caller, permission: Permission) -> dict[str, Any]:
-    key = req.params.get("id")
-    if key is None and caller.user is None:
-        raise me_only_delegated()
-    caller.require(permission, MAILBOX_DENIED)
-    if key is None:
-        return caller.user  # type: ignore[return-value]
-    owner = emu.user(caller.tenant, key) or _by_address(caller.tenant, key)
-    if owner is None:
-        raise GraphError(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
-    return owner
+_owner = mailbox_owner
 
 
 def status_of(ev: dict[str, Any]) -> str:

@@ -9,23 +9,12 @@ import pytest
 
 import graphfns
 from emulator.seed import USER_ADMIN
-from graphfns.errors import FunctionError
 from membership.models import MicrosoftSettings
 from tests.conftest import seeded_user
-from tests.graphfns.conftest import Connect
+from tests.graphfns.conftest import Connect, failure, graph_calls
 
 NEW_USER = {"accountEnabled": True, "displayName": "Ada Lovelace", "mailNickname": "ada",
             "userPrincipalName": "ada@contoso.test", "passwordProfile": {"password": "xWwvJ]6NMw+bWH-d"}}
-
-
-def failure(name: str, params: dict[str, Any], auth_user: Any = None) -> FunctionError:
-    with pytest.raises(FunctionError) as excinfo:
-        graphfns.execute(name, params, auth_user=auth_user)
-    return excinfo.value
-
-
-def graph_calls(emulator: Any) -> int:
-    return sum(n for key, n in emulator.emulator.requests.items() if " /v1.0" in key or "(unmatched)" in key)
 
 
 # -- get / list / get_many --------------------------------------------------------------------------
