@@ -273,17 +273,17 @@ def mint_token(emu: Emulator, req: Request) -> Response:
                                                    lifetime=lifetime)
         return json_response({"token_type": "Bearer", "access_token": token, "expires_in": expires_in,
                               "tenant_id": tenant["id"], "user_id": user["id"], "scope": " ".join(scopes)})
-    tenant = emu.tenant(str(data.get("tenant") or app["home_tenant"]))
-    if tenant is None or tenant["id"] == CONSUMERS_TENANT:
+    home = emu.tenant(str(data.get("tenant") or app["home_tenant"]))
+    if home is None or home["id"] == CONSUMERS_TENANT:
         raise BadRequest(f"No tenant {data.get('tenant')}.")
     roles = data.get("roles")
     if roles is None:
-        roles = list((app.get("app_roles") or {}).get(tenant["id"], []))
+        roles = list((app.get("app_roles") or {}).get(home["id"], []))
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise BadRequest("'roles' must be a list of strings.")
-    token, expires_in = emu.issue_access_token(tenant["id"], client_id, roles=roles, lifetime=lifetime)
+    token, expires_in = emu.issue_access_token(home["id"], client_id, roles=roles, lifetime=lifetime)
     return json_response({"token_type": "Bearer", "access_token": token, "expires_in": expires_in,
-                          "tenant_id": tenant["id"], "roles": roles})
+                          "tenant_id": home["id"], "roles": roles})
 
 
 @route("POST", "/_emulator/refresh-tokens")

@@ -190,7 +190,7 @@ def graph_failure(status: int, body: Any, request_id: str = "", headers: Any = N
     error = body.get("error", {}) if isinstance(body, dict) else {}
     graph_code = str(error.get("code", "")) if isinstance(error, dict) else ""
     graph_message = str(error.get("message", ""))[:500] if isinstance(error, dict) else ""
-    details = {"graph_code": graph_code, "graph_message": graph_message, "request_id": request_id}
+    details: dict[str, Any] = {"graph_code": graph_code, "graph_message": graph_message, "request_id": request_id}
     if status == 429:
         retry_after = (headers or {}).get("Retry-After", "")
         return FunctionError("Throttled", retry_after=retry_after, **details)

@@ -123,7 +123,7 @@ def reconnect_url(scopes: list[str]) -> str:
 
 
 def _member_account(user: AbstractBaseUser) -> MicrosoftAccount:
-    account = (MicrosoftAccount.objects.filter(user=user).exclude(status="revoked")
+    account = (MicrosoftAccount.objects.filter(user=user.pk).exclude(status="revoked")
                .order_by("-last_refreshed_at").first())
     if account is None:
         raise FunctionError("NotConnected")

@@ -57,7 +57,7 @@ def link_member(
             raise SignInFailure("account_in_use", "identity linked to another member")
         user = account.user
     elif connect_to is not None:
-        user = connect_to
+        user = connect_to  # type: ignore[assignment]  # the configured user model
         account = MicrosoftAccount(user=user, tenant_id=tid, object_id=oid)
     else:
         given, family = _split_name(claims)
@@ -96,8 +96,9 @@ def store_tokens(account: MicrosoftAccount, result: dict[str, Any]) -> None:
 
 def disconnect(account: MicrosoftAccount) -> None:
     """Forget the tokens; keep the (tid, oid) link so signing in again finds the same member."""
-    account.access_token = ""
-    account.refresh_token = ""
+    # (django-stubs types the untyped encrypted field as the field class itself.)
+    account.access_token = ""  # type: ignore[assignment]
+    account.refresh_token = ""  # type: ignore[assignment]
     account.access_token_expires_at = None
     account.granted_scopes = ""
     account.status = MicrosoftAccount.Status.REVOKED

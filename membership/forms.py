@@ -76,7 +76,7 @@ class MicrosoftSettingsForm(ScopesFormMixin, forms.ModelForm):
         return "\n".join(split_tenant_ids(self.cleaned_data["allowed_tenant_ids"]))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("enabled"):
             missing = [
                 label for name, label in (("client_id", "Application (client) ID"), ("client_secret", "Client secret"))
@@ -105,7 +105,7 @@ class SignInModeForm(ScopesFormMixin, forms.ModelForm):
         return self.clean_scope_field("scopes")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("override_default_scopes") and not data.get("scopes"):
             self.add_error("scopes", "With “Override default scopes” on, list the scopes this mode requests.")
         return data

@@ -9,7 +9,7 @@ other workers never redeem one refresh token twice.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
@@ -21,7 +21,7 @@ from membership.tokens import NotConnected, RefreshFailed, refresh_account
 log = logging.getLogger(__name__)
 
 
-def due_accounts(renewed_before: timezone.datetime) -> QuerySet[MicrosoftAccount]:
+def due_accounts(renewed_before: datetime) -> QuerySet[MicrosoftAccount]:
     return (
         MicrosoftAccount.objects.filter(status=MicrosoftAccount.Status.ACTIVE)
         .exclude(refresh_token="")

@@ -105,7 +105,7 @@ def consent(request: HttpRequest) -> HttpResponse:
         wanted = parse_scopes(request.GET.get("scopes", "")).scopes
     except ScopeError as exc:
         return render(request, "membership/bad_request.html", {"message": str(exc)}, status=400)
-    account = request.user.microsoft_accounts.order_by("-last_refreshed_at").first()
+    account = MicrosoftAccount.objects.filter(user=request.user.pk).order_by("-last_refreshed_at").first()
     try:
         url = flows.begin_sign_in(
             request, mode_name=account.mode if account else None, next_url=request.GET.get("next"),
@@ -137,7 +137,7 @@ def _admin_consent_done(request: HttpRequest, params: dict[str, str]) -> HttpRes
 @never_cache
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    accounts = request.user.microsoft_accounts.order_by("username")
+    accounts = MicrosoftAccount.objects.filter(user=request.user.pk).order_by("username")
     # Other apps add sections (e.g. upcoming events) without membership importing them: each
     # panel is a dotted path to ``(request) -> str`` returning HTML it escaped itself.
     panels = [import_string(path)(request) for path in getattr(settings, "ACCOUNT_PAGE_PANELS", [])]

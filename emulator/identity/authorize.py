@@ -399,10 +399,10 @@ def approval(emu: Emulator, req: Request) -> Response:
     if fields.get("decision") == "admin":
         return _show_sign_in(emu, ref, app, flow, title="Sign in with an admin account")
     if flow["kind"] == "adminconsent":
-        err = AADError("access_denied", 90094)
+        refusal = AADError("access_denied", 90094)
     else:
-        err = AADError("access_denied", 65001, client_id=app["client_id"], app_name=app["displayName"])
-    return deliver_error(emu, req, flow, err)
+        refusal = AADError("access_denied", 65001, client_id=app["client_id"], app_name=app["displayName"])
+    return deliver_error(emu, req, flow, refusal)
 
 
 # -- admin consent -----------------------------------------------------------------------------
