@@ -15,7 +15,7 @@ from typing import Any
 from celery import shared_task
 from celery.result import AsyncResult
 from django.core.cache import cache
-from kombu.exceptions import OperationalError
+from kombu.exceptions import DecodeError, OperationalError
 from redis.exceptions import RedisError
 
 from graphfns.errors import FunctionError
@@ -92,6 +92,10 @@ def status(task_id: str) -> dict[str, Any]:
         info = result.info
     except QUEUE_DOWN:
         raise FunctionError("QueueUnavailable") from None
+    except DecodeError:
+        # The filesystem result backend (no Redis) writes results in place: a read that races the
+        # worker's write sees half a file. The task is still being recorded; ask again shortly.
+        state, info = "STARTED", None
     body: dict[str, Any] = {"task_id": task_id, "function": entry["function"], "state": STATES.get(state, "pending")}
     if state == "PROGRESS" and isinstance(info, dict):
         body["progress"] = {"done": info.get("done", 0), "total": info.get("total", 0)}

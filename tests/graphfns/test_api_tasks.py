@@ -132,3 +132,21 @@ def test_an_unreachable_queue_is_queue_unavailable(client: Client, microsoft: Mi
                                                    unreachable_broker: Any) -> None:
     response = post(client, "/api/functions/users.get/execute?async=1", {"params": {"user_id": "me"}}, key)
     assert (response.status_code, response.json()["error"]["code"]) == (503, "QueueUnavailable")
+
+
+@pytest.mark.skipif(bool(__import__("os").environ.get("REDIS_URL")), reason="the filesystem result backend only")
+def test_a_result_file_caught_half_written_reads_as_running(client: Client, key: str) -> None:
+    from pathlib import Path
+
+    from django.core.cache import cache
+
+    from graphfns.tasks import OWNER_KEY
+
+    task_id = "0d6a2d5e-8a44-4c39-9d1b-6a3f5f8e2c11"
+    cache.set(OWNER_KEY.format(task_id), {"caller": "api-key:sync job", "function": "users.get"}, 60)
+    backend = celery_app.backend
+    Path(backend.path.decode()).mkdir(parents=True, exist_ok=True)
+    (Path(backend.path.decode()) / backend.get_key_for_task(task_id).decode()).write_text('{"status": "SUCC')
+    body = client.get(f"/api/tasks/{task_id}", **auth(key))
+    assert body.status_code == 200
+    assert body.json()["state"] == "running"
