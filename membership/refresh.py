@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from membership.models import MicrosoftAccount, RefreshSweep
+from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep
 from membership.tokens import NotConnected, RefreshFailed, refresh_account
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,11 @@ def plan_sweep() -> tuple[RefreshSweep, list[list[int]]]:
 def run_batch(sweep_id: int, account_ids: list[int]) -> dict[str, int]:
     """Renew one batch; add its counts to the sweep. Safe to run again (redelivery)."""
     sweep = RefreshSweep.objects.get(pk=sweep_id)
+    ms = MicrosoftSettings.load()  # once per batch, not once per account
     counts = {"refreshed": 0, "failed": 0, "needs_reconsent": 0}
     for account_id in account_ids:
         try:
-            account = refresh_account(account_id, renewed_before=sweep.renewed_before)
+            account = refresh_account(account_id, renewed_before=sweep.renewed_before, ms=ms)
         except RefreshFailed as exc:
             counts["needs_reconsent" if exc.permanent else "failed"] += 1
         except (NotConnected, MicrosoftAccount.DoesNotExist):

@@ -64,15 +64,16 @@ def access_token(account: MicrosoftAccount) -> str:
     return refresh_account(account.pk).access_token
 
 
-def refresh_account(account_id: int, *, renewed_before: datetime | None = None) -> MicrosoftAccount:
+def refresh_account(account_id: int, *, renewed_before: datetime | None = None,
+                    ms: MicrosoftSettings | None = None) -> MicrosoftAccount:
     """Redeem the account's refresh token (unless another process just did) and store the result.
 
     Without ``renewed_before`` it renews only a stale access token (a caller needs one). With it
     (the background sweep keeping refresh tokens alive), it renews an account last renewed
     before that time, whatever its access token — and skips one renewed since, so a redelivered
-    sweep task redeems nothing twice.
+    sweep task redeems nothing twice. ``ms``: the settings, when the caller already has them.
     """
-    ms = MicrosoftSettings.load()
+    ms = ms or MicrosoftSettings.load()
     failure: RefreshFailed | None = None
     with held(f"ms-account:{account_id}", timeout=60, wait=60), transaction.atomic():
         account = MicrosoftAccount.objects.select_for_update().get(pk=account_id)
