@@ -20,12 +20,7 @@ def assert_nothing_kept(live_server: Any, member: MemberBrowser) -> None:
 def callback_url_for(live_server: Any, member: MemberBrowser, emulator: Any, nickname: str = "lee") -> str:
     """Run the flow up to the emulator's redirect back, without following it."""
     member.get(f"{live_server.url}/auth/microsoft/login/")
-    user = seeded_user(emulator, nickname)
-    form = next(f for f in member.forms() if any(b[0] == "user" for b in f["buttons"]))
-    value = next(v for n, v in form["buttons"] if v.endswith(user["id"]))
-    response = member.http.post(member.page.url.split("?")[0].rsplit("/", 1)[0] + "/login" if False else
-                                urlsplit(member.page.url)._replace(path=form["action"], query="").geturl(),
-                                data={**form["fields"], "user": value}, allow_redirects=False)
+    response = member.pick_user(seeded_user(emulator, nickname)["id"], allow_redirects=False)
     location = response.headers["location"]
     assert location.startswith(f"{live_server.url}/auth/microsoft/callback/"), location
     return location
