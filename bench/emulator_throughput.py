@@ -28,7 +28,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _session(ca_file: str) -> requests.Session:
+def emulator_session(ca_file: str) -> requests.Session:
+    """A keep-alive session that trusts the emulator's CA only (shared by the benchmarks)."""
     s = requests.Session()
     s.trust_env = False  # the emulator's CA only; ignore REQUESTS_CA_BUNDLE and proxies
     s.verify = ca_file
@@ -43,7 +44,7 @@ def measure(total: int, threads: int, ca_file: str, call: Callable[[requests.Ses
     lock = threading.Lock()
 
     def worker() -> None:
-        with _session(ca_file) as s:
+        with emulator_session(ca_file) as s:
             call(s)  # warm the connection (TLS handshake) outside the timing
             mine: list[float] = []
             for _ in range(per_thread):
@@ -94,7 +95,7 @@ def main() -> int:
             def grant(s: requests.Session) -> int:
                 return s.post(token_url, data=form).status_code
 
-            with _session(ca) as s:
+            with emulator_session(ca) as s:
                 token = s.post(token_url, data=form).json()["access_token"]
                 user_id = s.post(f"{base}/_emulator/tokens", json={"user": "adele@contoso.test"}).json()["user_id"]
                 probe = s.get(f"{base}/v1.0/users/{user_id}", headers={"Authorization": f"Bearer {token}"})

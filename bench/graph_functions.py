@@ -76,9 +76,8 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    import requests
-
     import graphfns
+    from bench.emulator_throughput import emulator_session
     from emulator.server import start
     from graphfns.app_tokens import AppTokenCache
     from membership.models import MicrosoftSettings
@@ -98,9 +97,7 @@ def main() -> None:
 
     # 1. per-call overhead, interleaved so both see the same machine state.
     token = AppTokenCache(ms).token()
-    bare = requests.Session()
-    bare.trust_env = False
-    bare.verify = info["ca_file"]
+    bare = emulator_session(info["ca_file"])
     url = f"{info['base_url']}/v1.0/users/adele@contoso.test"
     for _ in range(50):  # warm-up: connections, caches
         graphfns.execute("users.get", {"user_id": "adele@contoso.test"}, caller="bench")

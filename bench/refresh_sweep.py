@@ -26,6 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.emulator_throughput import emulator_session  # noqa: E402
+
 
 def environment(var: Path) -> dict[str, str]:
     from cryptography.fernet import Fernet
@@ -49,16 +51,12 @@ def start_emulator(var: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
 
 def grant_capacity(info: dict[str, Any], http: Any, refresh_tokens: list[str], threads: int = 2) -> float:
     """Refresh-token grants per second the emulator serves to keep-alive clients."""
-    import requests
-
     url = f"{info['base_url']}/{info['tenant_id']}/oauth2/v2.0/token"
     chunks = [refresh_tokens[i::threads] for i in range(threads)]
     failures: list[int] = []
 
     def run(chunk: list[str]) -> None:
-        session = requests.Session()
-        session.trust_env = False
-        session.verify = info["ca_file"]
+        session = emulator_session(info["ca_file"])
         for rt in chunk:
             r = session.post(url, data={"grant_type": "refresh_token", "refresh_token": rt, "scope": "User.Read",
                                         "client_id": info["client_id"], "client_secret": info["client_secret"]})
@@ -89,7 +87,6 @@ def main() -> None:
     import django
 
     django.setup()
-    import requests
     from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.utils import timezone
@@ -102,9 +99,7 @@ def main() -> None:
     MicrosoftSettings(pk=1, enabled=True, client_id=info["client_id"], client_secret=info["client_secret"],
                       tenant=info["tenant_id"], app_tenant_id=info["tenant_id"], authority_host=info["base_url"],
                       graph_url=info["base_url"], default_scopes="User.Read").save()
-    http = requests.Session()
-    http.trust_env = False
-    http.verify = info["ca_file"]
+    http = emulator_session(info["ca_file"])
     control = f"{info['base_url']}/_emulator"
     upns = [u["userPrincipalName"] for u in http.get(f"{info['base_url']}/_emulator/health").json().get("users", [])] \
         or ["lee@contoso.test", "alex@contoso.test", "megan@contoso.test", "adele@contoso.test"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msal
@@ -45,10 +44,6 @@ def msal_app(emu: RunningEmulator, http: requests.Session) -> msal.ConfidentialC
         http_client=http,
         instance_discovery=False,
     )
-
-
-def ca_path(emu: RunningEmulator) -> Path:
-    return Path(emu.ca_file)
 
 
 def graph_token(emu: RunningEmulator, upn: str | None, scopes: tuple[str, ...] = (), roles: tuple[str, ...] = (),
