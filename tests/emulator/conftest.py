@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import msal
@@ -25,13 +24,9 @@ def emu(running_emulator: RunningEmulator) -> RunningEmulator:
 
 
 @pytest.fixture
-def http(emu: RunningEmulator) -> Iterator[requests.Session]:
+def http(emu: RunningEmulator, http_emulator: requests.Session) -> requests.Session:
     """A requests session that trusts only the emulator's CA (REQUESTS_CA_BUNDLE is ignored)."""
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = emu.ca_file
-    yield session
-    session.close()
+    return http_emulator
 
 
 @pytest.fixture
