@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from graphfns.errors import FunctionError
-from membership.http import TIMEOUT, microsoft_session
+from membership.http import microsoft_session
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _retry_after(response: requests.Response | None, attempt: int) -> float:
 
 class GraphClient:
     def __init__(self, graph_url: str, token: str, *, max_attempts: int = 4, max_wait: float = 20.0,
-                 timeout: tuple[float, float] = TIMEOUT) -> None:
+                 timeout: tuple[float, float] | None = None) -> None:
         self.base = graph_url.rstrip("/") + "/v1.0"
         self.token = token
         self.max_attempts = max_attempts

@@ -15,7 +15,7 @@ import requests
 from graphfns.app_tokens import AppTokenCache
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
-from membership.http import TIMEOUT, microsoft_session
+from membership.http import microsoft_session
 from membership.identity import authority_url
 from membership.models import MicrosoftSettings
 
@@ -73,7 +73,7 @@ def check_settings(ms: MicrosoftSettings) -> str:
 def check_discovery(ms: MicrosoftSettings) -> str:
     url = f"{authority_url(ms)}/v2.0/.well-known/openid-configuration"
     try:
-        response = microsoft_session().get(url, timeout=TIMEOUT)
+        response = microsoft_session().get(url)
     except requests.RequestException as exc:
         raise Failed(f"Could not reach {url} ({type(exc).__name__}).",
                      "Check the Authority host in the Microsoft settings and that this server can reach it "

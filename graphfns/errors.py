@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from membership.failures import Reason
+
 
 @dataclass(frozen=True)
 class ErrorKind:
@@ -36,6 +38,10 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
     ErrorKind("InvalidClientCredentials", 503,
               "Microsoft rejected the site's client secret (wrong or expired). Create a new secret in the "
               "Azure portal and enter it in the Microsoft settings."),
+    ErrorKind("UndecryptableSecret", 503,
+              "A stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY. Restore the key it was written with "
+              "(list old keys after the new one, comma-separated), or enter the client secret again in the "
+              "Microsoft settings."),
     ErrorKind("MicrosoftAuthDisabled", 503,
               "Microsoft functions are switched off. Enable Sign in with Microsoft in the Microsoft settings."),
     ErrorKind("NotConnected", 409,
@@ -81,3 +87,18 @@ class FunctionError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+
+REASON_CODES = {
+    Reason.RECONSENT: "RefreshTokenInvalid",
+    Reason.CLIENT_CREDENTIALS: "InvalidClientCredentials",
+    Reason.TENANT: "TenantNotFound",
+    Reason.UNAVAILABLE: "UpstreamUnavailable",
+    Reason.TIMEOUT: "Timeout",
+    Reason.ENCRYPTION_KEY: "UndecryptableSecret",
+}
+
+
+def error_for(reason: Reason, message: str | None = None, **details: Any) -> FunctionError:
+    """The catalog error for a failure talking to Microsoft's identity platform."""
+    return FunctionError(REASON_CODES[reason], message, **details)

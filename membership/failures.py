@@ -4,6 +4,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
+
+import requests
+
+
+class Reason(StrEnum):
+    """Why talking to Microsoft's identity platform failed, in the few kinds a caller acts on."""
+
+    RECONSENT = "reconsent"  # permanent: the member's grant is gone; they must sign in again
+    CLIENT_CREDENTIALS = "client_credentials"  # the site's secret was rejected (wrong, expired, deleted)
+    TENANT = "tenant"  # the tenant does not exist, or the app is not known there
+    UNAVAILABLE = "unavailable"  # transient: unreachable, reset, or a 5xx
+    TIMEOUT = "timeout"  # transient: no answer within the configured timeout
+    ENCRYPTION_KEY = "encryption_key"  # a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY
+
+    @property
+    def permanent(self) -> bool:
+        return self is Reason.RECONSENT
+
+    @property
+    def transient(self) -> bool:
+        return self in (Reason.UNAVAILABLE, Reason.TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -57,19 +79,53 @@ CATALOG: dict[str, Failure] = {f.code: f for f in [
     Failure("access_token_failed", "Microsoft sign-in failed",
             "Microsoft did not complete the sign-in. Start again; if it keeps failing, contact the site.",
             "See the server log entry with this time for Microsoft’s error code."),
+    Failure("secret_unreadable", "The site cannot read its Microsoft app secret",
+            "This is a problem with the site, not your account. Try again later.",
+            "The stored client secret cannot be decrypted with FIELD_ENCRYPTION_KEY. Restore the key it was "
+            "written with (list old keys after the new one, comma-separated), or enter the client secret again "
+            "in the Microsoft settings.", restart=False),
 ]}
 
 
+# What each sign-in failure code means to code that is not a sign-in (refresh, app token).
+CODE_REASONS = {
+    "invalid_client": Reason.CLIENT_CREDENTIALS,
+    "secret_expired": Reason.CLIENT_CREDENTIALS,
+    "tenant_not_found": Reason.TENANT,
+    "secret_unreadable": Reason.ENCRYPTION_KEY,
+    "invalid_grant": Reason.RECONSENT,
+    "admin_consent_required": Reason.RECONSENT,
+}
+
+
 class SignInFailure(Exception):
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(self, code: str, detail: str = "", *, reason: Reason | None = None) -> None:
         assert code in CATALOG, code
         super().__init__(code)
         self.code = code
         self.detail = detail  # Microsoft's error code or a short reason; never tokens
+        # None: a failure of the sign-in itself (state, consent, tenant policy), not of talking to Microsoft.
+        self.reason = reason or CODE_REASONS.get(code)
 
     @property
     def failure(self) -> Failure:
         return CATALOG[self.code]
+
+    @property
+    def status(self) -> int:
+        """503 when Microsoft or the site's own configuration is at fault (retrying later may work)."""
+        return 503 if self.reason in (Reason.UNAVAILABLE, Reason.TIMEOUT, Reason.ENCRYPTION_KEY) else 400
+
+
+def unavailable(detail: str) -> SignInFailure:
+    """Microsoft answered, but not usefully (a 5xx, a broken document): try again later."""
+    return SignInFailure("access_token_failed", detail, reason=Reason.UNAVAILABLE)
+
+
+def unreachable(exc: Exception, what: str) -> SignInFailure:
+    """A transport failure (or MSAL's MsalServiceError for a 5xx) talking to ``what``."""
+    reason = Reason.TIMEOUT if isinstance(exc, requests.Timeout) else Reason.UNAVAILABLE
+    return SignInFailure("access_token_failed", f"{what}: {type(exc).__name__}", reason=reason)
 
 
 # Entra AADSTS codes (as in error_codes / error_description) and what we call them.
@@ -98,6 +154,28 @@ def aadsts_codes(result: dict[str, object]) -> list[int]:
     if match := re.match(r"AADSTS(\d+)", str(result.get("error_description") or "")):
         codes.append(int(match.group(1)))
     return codes
+
+
+# AADSTS codes that mean the grant is gone for good: the member must sign in again.
+RECONSENT_AADSTS = frozenset({
+    700082, 50173, 65001, 70000, 70008, 50076, 50079, 53003, 50133, 54005, 9002313, 700084,
+})
+CLIENT_CREDENTIALS_AADSTS = frozenset({7000215, 7000222, 7000218, 700027})
+TENANT_AADSTS = frozenset({90002, 900023, 50194})
+
+
+def reason_from_aad(result: dict[str, object]) -> Reason:
+    """The reason behind an Entra error answer from the token endpoint (refresh or app token)."""
+    codes = set(aadsts_codes(result))
+    error = str(result.get("error") or "")
+    if codes & CLIENT_CREDENTIALS_AADSTS or error in ("invalid_client", "unauthorized_client"):
+        return Reason.CLIENT_CREDENTIALS
+    if codes & TENANT_AADSTS:
+        return Reason.TENANT
+    if codes & RECONSENT_AADSTS or error in ("invalid_grant", "interaction_required", "consent_required",
+                                             "invalid_scope"):
+        return Reason.RECONSENT
+    return Reason.UNAVAILABLE  # temporarily_unavailable, server_error and what we do not know
 
 
 def failure_from_aad(result: dict[str, object], default: str = "access_token_failed") -> SignInFailure:

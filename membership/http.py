@@ -1,15 +1,45 @@
-"""The one HTTP session factory for Microsoft endpoints (identity platform and Graph)."""
+"""The one HTTP session factory for Microsoft endpoints (identity platform and Graph).
+
+Every session carries the timeout policy itself (MICROSOFT_CONNECT_TIMEOUT, MICROSOFT_READ_TIMEOUT):
+MSAL ignores its own ``timeout=`` for a session it is given, so a call without a timeout of its own
+(MSAL's token and discovery requests) still gets one here.
+"""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 _local = threading.local()
-TIMEOUT = (5, 30)  # connect, read (seconds)
+
+
+def timeout() -> tuple[float, float]:
+    """(connect, read) seconds for one request to Microsoft."""
+    return (float(settings.MICROSOFT_CONNECT_TIMEOUT), float(settings.MICROSOFT_READ_TIMEOUT))
+
+
+def longest_call() -> float:
+    """The longest one request to Microsoft can take to fail (connect, then wait for the answer)."""
+    connect, read = timeout()
+    return connect + read
+
+
+class MicrosoftSession(requests.Session):
+    """A session whose requests time out by the policy unless the caller asks for less."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        policy = timeout()
+        asked = kwargs.get("timeout")
+        if asked is None:
+            kwargs["timeout"] = policy
+        else:
+            connect, read = asked if isinstance(asked, tuple) else (asked, asked)
+            kwargs["timeout"] = (min(connect, policy[0]), min(read, policy[1]))
+        return super().request(method, url, *args, **kwargs)
 
 
 def new_session() -> requests.Session:
@@ -18,7 +48,7 @@ def new_session() -> requests.Session:
     requests lets REQUESTS_CA_BUNDLE from the environment override ``Session.verify``; turning
     ``trust_env`` off is the only way to make the configured CA win.
     """
-    session = requests.Session()
+    session = MicrosoftSession()
     ca = settings.MICROSOFT_CA_BUNDLE
     if ca:
         session.trust_env = False

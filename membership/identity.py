@@ -16,9 +16,11 @@ import jwt
 import msal
 import requests
 from django.core.cache import cache
+from msal.exceptions import MsalServiceError
 
-from membership.failures import SignInFailure
-from membership.http import TIMEOUT, microsoft_session
+from membership.encryption import UndecryptableValue
+from membership.failures import SignInFailure, unavailable, unreachable
+from membership.http import microsoft_session
 from membership.models import MicrosoftSettings
 
 MICROSOFT_AUTHORITY_HOSTS = frozenset({
@@ -49,29 +51,40 @@ def is_microsoft_host(url: str) -> bool:
     return (urlsplit(url).hostname or "") in MICROSOFT_AUTHORITY_HOSTS
 
 
+def client_secret(ms: MicrosoftSettings) -> str:
+    """The stored client secret, or a ``secret_unreadable`` failure when the key cannot decrypt it."""
+    try:
+        return ms.client_secret
+    except UndecryptableValue:
+        raise SignInFailure("secret_unreadable", "client secret undecryptable") from None
+
+
 def msal_app(ms: MicrosoftSettings, tenant: str | None = None) -> msal.ConfidentialClientApplication:
-    """The MSAL app for the current settings; rebuilt when the settings (or tenant) change."""
+    """The MSAL app for the current settings; rebuilt when the settings (or tenant) change.
+
+    Building one fetches the authority's OpenID configuration (once per process and authority):
+    a 4xx there is ``tenant_not_found``; no answer, or a 5xx, is ``access_token_failed`` with a transient reason.
+    """
     authority = authority_url(ms, tenant)
-    key = (ms.client_id, hashlib.sha256(ms.client_secret.encode()).hexdigest(), authority, ms.updated_at)
+    secret = client_secret(ms)
+    key = (ms.client_id, hashlib.sha256(secret.encode()).hexdigest(), authority, ms.updated_at)
     with _apps_lock:
         app = _apps.get(key)
         if app is None:
             try:
-                # Construction fetches the authority's OpenID configuration.
                 app = msal.ConfidentialClientApplication(
                     ms.client_id,
-                    client_credential=ms.client_secret,
+                    client_credential=secret,
                     authority=authority,
-                    http_client=microsoft_session(),
+                    http_client=microsoft_session(),  # carries the timeout policy
                     instance_discovery=is_microsoft_host(authority),
                     http_cache=_http_cache,
                     token_cache=_NoTokenCache(),
-                    timeout=TIMEOUT[1],
                 )
-            except ValueError:
+            except ValueError:  # MSAL: discovery answered 4xx (or not JSON)
                 raise SignInFailure("tenant_not_found", "authority has no OpenID configuration") from None
-            except requests.RequestException as exc:
-                raise SignInFailure("access_token_failed", f"authority unreachable ({type(exc).__name__})") from None
+            except (requests.RequestException, MsalServiceError) as exc:
+                raise unreachable(exc, "OpenID discovery") from None
             for old in [k for k in _apps if k[:2] != key[:2] or k[3] != key[3]]:
                 del _apps[old]  # settings changed: drop apps built from the old ones
             _apps[key] = app
@@ -84,11 +97,31 @@ def discovery(ms: MicrosoftSettings, tenant: str | None = None) -> dict[str, Any
     key = "ms:oidc:" + hashlib.sha256(url.encode()).hexdigest()
     doc = cache.get(key)
     if doc is None:
-        response = microsoft_session().get(url, timeout=TIMEOUT)
-        if response.status_code >= 400:
-            raise SignInFailure("tenant_not_found", f"discovery HTTP {response.status_code}")
-        doc = response.json()
+        doc = _fetch_json(url, "OpenID discovery")
+        if not isinstance(doc.get("issuer"), str) or not isinstance(doc.get("jwks_uri"), str):
+            raise unavailable("discovery document without issuer or jwks_uri")
         cache.set(key, doc, DISCOVERY_TTL)
+    return doc
+
+
+def _fetch_json(url: str, what: str) -> dict[str, Any]:
+    """GET a JSON document from the authority. Only a good answer is worth caching: a 400 or 404 is
+    ``tenant_not_found``, while no answer, another status or a body that is not a JSON object is
+    ``access_token_failed`` with a transient reason (and is asked again next time)."""
+    try:
+        response = microsoft_session().get(url)
+    except requests.RequestException as exc:
+        raise unreachable(exc, what) from None
+    if response.status_code in (400, 404):  # what Entra answers for a tenant it does not know
+        raise SignInFailure("tenant_not_found", f"{what} HTTP {response.status_code}")
+    if response.status_code != 200:
+        raise unavailable(f"{what} HTTP {response.status_code}")
+    try:
+        doc = response.json()
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise unavailable(f"{what} answered something that is not a JSON object")
     return doc
 
 
@@ -96,9 +129,14 @@ def _signing_keys(jwks_uri: str, *, refresh: bool = False) -> dict[str, Any]:
     key = "ms:jwks:" + hashlib.sha256(jwks_uri.encode()).hexdigest()
     jwks = None if refresh else cache.get(key)
     if jwks is None:
-        response = microsoft_session().get(jwks_uri, timeout=TIMEOUT)
-        response.raise_for_status()
-        jwks = response.json()
+        try:
+            jwks = _fetch_json(jwks_uri, "signing keys")
+        except SignInFailure as failure:
+            if failure.code == "tenant_not_found":  # the keys of a tenant that answered discovery: not a tenant issue
+                raise unavailable(failure.detail) from None
+            raise
+        if not isinstance(jwks.get("keys"), list):
+            raise unavailable("signing keys document without keys")
         cache.set(key, jwks, DISCOVERY_TTL)
     return jwks
 

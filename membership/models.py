@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from membership.encryption import EncryptedTextField
+from membership.encryption import EncryptedTextField, UndecryptableValue
 from membership.scopes import parse_scopes
 from membership.validators import (
     TENANT_KEYWORDS,
@@ -24,6 +24,27 @@ from membership.validators import (
 )
 
 SECRET_EXPIRY_WARNING = timedelta(days=30)
+
+
+class MicrosoftSettingsManager(models.Manager["MicrosoftSettings"]):
+    """Rows come without the client secret: it is decrypted only where it is used, so pages and
+    calls that do not need it keep working when FIELD_ENCRYPTION_KEY is wrong."""
+
+    def get_queryset(self) -> models.QuerySet[MicrosoftSettings]:
+        return super().get_queryset().defer("client_secret")
+
+
+class MicrosoftAccountQuerySet(models.QuerySet["MicrosoftAccount"]):
+    def with_tokens(self) -> MicrosoftAccountQuerySet:
+        """Load the encrypted tokens too (the token store; raises UndecryptableValue on a wrong key)."""
+        return self.defer(None)
+
+
+class MicrosoftAccountManager(models.Manager.from_queryset(MicrosoftAccountQuerySet)):  # type: ignore[misc]
+    """Rows come without their tokens: only the token store decrypts them."""
+
+    def get_queryset(self) -> MicrosoftAccountQuerySet:
+        return super().get_queryset().defer("access_token", "refresh_token")
 
 
 class MicrosoftSettings(models.Model):
@@ -135,6 +156,8 @@ class MicrosoftSettings(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = MicrosoftSettingsManager()
+
     class Meta:
         verbose_name = "Microsoft settings"
         verbose_name_plural = "Microsoft settings"
@@ -171,7 +194,18 @@ class MicrosoftSettings(models.Model):
         return self.tenant.lower() in TENANT_KEYWORDS
 
     @property
+    def secret_readable(self) -> bool:
+        """False when a secret is stored but FIELD_ENCRYPTION_KEY cannot decrypt it."""
+        try:
+            self.client_secret  # noqa: B018 - loads (and decrypts) the deferred field
+        except UndecryptableValue:
+            return False
+        return True
+
+    @property
     def secret_hint(self) -> str:
+        if not self.secret_readable:
+            return ""
         return f"…{self.client_secret[-4:]}" if self.client_secret else ""
 
     def secret_expiry_warning(self, today: date | None = None) -> str:
@@ -269,6 +303,8 @@ class MicrosoftAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = MicrosoftAccountManager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant_id", "object_id"], name="unique_microsoft_identity")]
         verbose_name = "Microsoft account"
@@ -289,6 +325,8 @@ class RefreshSweep(models.Model):
     needs_reconsent = models.PositiveIntegerField(default=0)
     batches = models.PositiveIntegerField(default=0)
     batches_done = models.PositiveIntegerField(default=0)
+    note = models.CharField(max_length=300, blank=True,
+                            help_text="Why the sweep renewed nothing, or why a batch failed as a whole.")
 
     class Meta:
         ordering = ["-started_at"]

@@ -48,7 +48,7 @@ def _failed(request: HttpRequest, failure: SignInFailure, mode: str | None = Non
     return render(request, "membership/sign_in_failed.html", {
         "failure": failure.failure, "detail": failure.detail, "restart": restart,
         "admin_consent": reverse("membership:admin_consent"),
-    }, status=400)
+    }, status=failure.status)
 
 
 @never_cache

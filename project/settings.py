@@ -158,6 +158,13 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Graph function call log: written behind by a thread (off: each call inserts its row at once).
 GRAPH_CALL_LOG_WRITE_BEHIND = env.bool("GRAPH_CALL_LOG_WRITE_BEHIND", default=True)
 
+# Every call to Microsoft (sign-in, token refresh, discovery, keys, Graph) waits at most this long to
+# connect and, once connected, for each answer; a Graph function gives up (retries included) after
+# MICROSOFT_GRAPH_DEADLINE seconds.
+MICROSOFT_CONNECT_TIMEOUT = env.float("MICROSOFT_CONNECT_TIMEOUT", default=5.0)
+MICROSOFT_READ_TIMEOUT = env.float("MICROSOFT_READ_TIMEOUT", default=30.0)
+MICROSOFT_GRAPH_DEADLINE = env.float("MICROSOFT_GRAPH_DEADLINE", default=45.0)
+
 # Only for the local emulator: the CA to trust for Microsoft endpoints (see README).
 MICROSOFT_CA_BUNDLE = env.str("MICROSOFT_CA_BUNDLE", default="") or None
 

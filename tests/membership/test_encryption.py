@@ -37,14 +37,22 @@ def test_tokens_are_encrypted_too() -> None:
     assert "plain" not in raw("membership_microsoftaccount", "refresh_token")
     account = MicrosoftAccount.objects.get()
     assert (account.access_token, account.refresh_token) == ("AT-plain", "RT-plain")
+    with override_settings(FIELD_ENCRYPTION_KEY=[Fernet.generate_key().decode()]):
+        listed = MicrosoftAccount.objects.get()  # pages list accounts without decrypting their tokens
+        assert listed.username == ""
+        with pytest.raises(UndecryptableValue):
+            listed.refresh_token  # noqa: B018
+        with pytest.raises(UndecryptableValue):
+            MicrosoftAccount.objects.with_tokens().get()
 
 
 def test_a_wrong_key_fails_closed_with_a_clear_error(ms_settings: MicrosoftSettings) -> None:
-    with (
-        override_settings(FIELD_ENCRYPTION_KEY=[Fernet.generate_key().decode()]),
-        pytest.raises(UndecryptableValue, match="FIELD_ENCRYPTION_KEY") as excinfo,
-    ):
-        MicrosoftSettings.load()
+    with override_settings(FIELD_ENCRYPTION_KEY=[Fernet.generate_key().decode()]):
+        loaded = MicrosoftSettings.load()  # the secret is read only where it is used
+        assert loaded.client_id == ms_settings.client_id
+        assert not loaded.secret_readable and loaded.secret_hint == ""
+        with pytest.raises(UndecryptableValue, match="FIELD_ENCRYPTION_KEY") as excinfo:
+            loaded.client_secret  # noqa: B018
     assert "gAAAA" not in str(excinfo.value)
     assert "s3cr3t" not in str(excinfo.value)
 

@@ -22,8 +22,8 @@ class Command(BaseCommand):
             count = 0
             with transaction.atomic():
                 # Reading decrypts with any configured key; saving encrypts with the first.
-                rows = list(model._default_manager.select_for_update().only("pk", *names))
-                model._default_manager.bulk_update(rows, names, batch_size=500)
+                rows = list(model._base_manager.select_for_update().only("pk", *names))
+                model._base_manager.bulk_update(rows, names, batch_size=500)
                 count = len(rows)
             total += count
             self.stdout.write(f"{model._meta.label}: {count} row(s) re-encrypted ({', '.join(names)})")
