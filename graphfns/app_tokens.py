@@ -17,9 +17,10 @@ import requests
 from django.core.cache import cache
 from msal.exceptions import MsalServiceError
 
-from graphfns.errors import FunctionError
+from graphfns.errors import FunctionError, error_for
 from membership.encryption import UndecryptableValue, decrypt, encrypt
-from membership.failures import SignInFailure
+from membership.failures import Reason, SignInFailure, aadsts_codes, reason_from_aad, unreachable
+from membership.http import lock_ttl
 from membership.identity import authority_url, msal_app
 from membership.locks import LockTimeout, held
 from membership.models import MicrosoftSettings
@@ -61,7 +62,7 @@ class AppTokenCache:
             _memo[self.key] = (entry, time.monotonic())
             return str(entry["access_token"])
         try:
-            with held(self.key, timeout=30, wait=30):
+            with held(self.key, timeout=lock_ttl(), wait=lock_ttl()):
                 entry = self._read()  # another process may have renewed it while we waited
                 if entry is None:
                     entry = self._acquire()
@@ -77,12 +78,10 @@ class AppTokenCache:
                                 "Microsoft settings to make application calls.")
         try:
             result = msal_app(ms, ms.app_tenant_id).acquire_token_for_client(scopes=[f"{GRAPH_RESOURCE}/.default"])
-        except SignInFailure as failure:  # the authority (tenant) is unknown or unreachable
-            if failure.code == "tenant_not_found":
-                raise FunctionError("TenantNotFound", aad_code="AADSTS90002") from None
-            raise FunctionError("UpstreamUnavailable", failure.failure.title) from None
-        except (requests.RequestException, MsalServiceError):
-            raise FunctionError("UpstreamUnavailable") from None
+        except SignInFailure as failure:  # building the MSAL app: discovery, or an unreadable secret
+            raise error_for(failure.reason or Reason.UNAVAILABLE) from None
+        except (requests.RequestException, MsalServiceError) as exc:
+            raise error_for(unreachable(exc, "token endpoint").reason or Reason.UNAVAILABLE) from None
         if "access_token" not in result:
             raise app_token_failure(result)
         entry = {"access_token": result["access_token"], "expires_at": time.time() + int(result.get("expires_in", 0))}
@@ -103,15 +102,18 @@ class AppTokenCache:
             return False
 
 
+# The app (or its service principal) is not in the App tenant: an administrator must consent.
+NOT_IN_TENANT_AADSTS = frozenset({700016, 65001, 7000229})
+
+
 def app_token_failure(result: dict[str, Any]) -> FunctionError:
-    codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
+    codes = aadsts_codes(result)
     aad = f"AADSTS{codes[0]}" if codes else str(result.get("error", ""))
-    if any(c in (90002, 900023) for c in codes):
-        return FunctionError("TenantNotFound", aad_code=aad)
-    if any(c in (7000215, 7000222, 7000218) for c in codes) or result.get("error") == "invalid_client":
-        return FunctionError("InvalidClientCredentials", aad_code=aad)
-    if any(c in (700016, 65001, 7000229) for c in codes):
+    if NOT_IN_TENANT_AADSTS & set(codes):
         return FunctionError("Authorization_IdentityNotFound", aad_code=aad)
+    reason = reason_from_aad(result)
+    if reason in (Reason.CLIENT_CREDENTIALS, Reason.TENANT):
+        return error_for(reason, aad_code=aad)
     return FunctionError("UpstreamUnavailable", f"Microsoft did not issue an application token ({aad}).", aad_code=aad)
 
 

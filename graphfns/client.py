@@ -1,9 +1,10 @@
 """The Graph client: one pooled HTTPS session per thread, bounded retries, paging and $batch.
 
 Every outbound Graph call goes through ``GraphClient.request``: it sends a ``client-request-id``,
-keeps Graph's ``request-id``, retries 429 / 503 / 504 honouring Retry-After within a total wait
-budget, retries a dropped connection when the request is idempotent, and turns every failure
-into a catalog ``FunctionError``.
+keeps Graph's ``request-id``, retries 429 / 503 / 504 honouring Retry-After, retries a dropped
+connection or a timeout when the request is idempotent, all within one deadline that counts the
+time spent waiting for answers as well as between attempts, and turns every failure into a
+catalog ``FunctionError``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from django.conf import settings
 
 from graphfns.errors import FunctionError
-from membership.http import microsoft_session
+from membership.http import microsoft_session, time_left
+from membership.http import timeout as http_timeout
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +60,34 @@ def _retry_after(response: requests.Response | None, attempt: int) -> float:
     return min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311 - jitter
 
 
+MIN_ATTEMPT = 1.0  # seconds: no retry is started with less time than this left before the deadline
+
+
 class GraphClient:
-    def __init__(self, graph_url: str, token: str, *, max_attempts: int = 4, max_wait: float = 20.0,
+    """``deadline``: seconds one request may take in all, answers awaited and retries included
+    (default MICROSOFT_GRAPH_DEADLINE); ``timeout``: (connect, read) per attempt, capped by the
+    session's policy (membership.http)."""
+
+    def __init__(self, graph_url: str, token: str, *, max_attempts: int = 4, deadline: float | None = None,
                  timeout: tuple[float, float] | None = None) -> None:
         self.base = graph_url.rstrip("/") + "/v1.0"
         self.token = token
         self.max_attempts = max_attempts
-        self.max_wait = max_wait
+        self.deadline = float(settings.MICROSOFT_GRAPH_DEADLINE if deadline is None else deadline)
         self.timeout = timeout
         self.stats = CallStats()
 
     def url(self, path: str) -> str:
         return path if path.startswith("https://") else self.base + path
+
+    def _left(self, started: float) -> float:
+        own = self.deadline - (time.monotonic() - started)
+        outer = time_left()  # a membership.http.deadline block around the whole call
+        return own if outer is None else min(own, outer)
+
+    def _attempt_timeout(self, left: float) -> tuple[float, float]:
+        connect, read = self.timeout or http_timeout()
+        return (max(0.1, min(connect, left)), max(0.1, min(read, left)))
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
                 headers: dict[str, str] | None = None, idempotent: bool | None = None,
@@ -76,7 +95,7 @@ class GraphClient:
         method = method.upper()
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         session = microsoft_session()
-        waited = 0.0
+        started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
@@ -86,10 +105,11 @@ class GraphClient:
                 sent.update(headers)
             self.stats.requests += 1
             response: requests.Response | None = None
+            left = self._left(started)
             try:
                 # params=None, not {}: requests' parameter merging is costly per call.
                 response = session.request(method, self.url(path), params=params or None, json=json, headers=sent,
-                                           timeout=self.timeout)
+                                           timeout=self._attempt_timeout(left))
             except requests.Timeout:
                 failure = FunctionError("Timeout", client_request_id=client_request_id)
             except requests.ConnectionError:
@@ -106,10 +126,10 @@ class GraphClient:
                     raise failure
             retryable = response is not None or idempotent
             delay = _retry_after(response, attempt)
-            if not retryable or attempt >= self.max_attempts or waited + delay > self.max_wait:
+            left = self._left(started)
+            if not retryable or attempt >= self.max_attempts or delay + MIN_ATTEMPT > left:
                 raise failure
             self.stats.retries += 1
-            waited += delay
             time.sleep(delay)
 
     def get(self, path: str, **kwargs: Any) -> Any:
@@ -138,7 +158,7 @@ class GraphClient:
         """
         pending = list(requests_)
         answers: dict[str, dict[str, Any]] = {}
-        waited, rounds = 0.0, 0
+        started, rounds = time.monotonic(), 0
         while pending:
             rounds += 1
             retry: list[dict[str, Any]] = []
@@ -160,10 +180,9 @@ class GraphClient:
                         delay = max(delay, float(after) if after.isdigit() else 1.0)
                     else:
                         answers[str(answer["id"])] = answer
-            if retry and waited + delay <= self.max_wait:
+            if retry and delay + MIN_ATTEMPT <= self._left(started):
                 self.stats.retries += len(retry)
                 time.sleep(delay)
-                waited += delay
                 pending = retry
             else:
                 for r in retry:

@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 from graphfns import call_log
 from graphfns.app_tokens import AppTokenCache
 from graphfns.client import GraphClient
-from graphfns.errors import FunctionError
+from graphfns.errors import FunctionError, error_for
 from graphfns.models import FunctionCall
 from graphfns.registry import Function, load
 from membership import tokens
@@ -142,12 +142,8 @@ def _delegated_token(fn: Function, account: MicrosoftAccount) -> str:
     except tokens.NotConnected:
         raise FunctionError("NotConnected") from None
     except tokens.RefreshFailed as exc:
-        if exc.permanent:
-            raise FunctionError("RefreshTokenInvalid", aad_code=exc.aad_code,
-                                reconnect_url=reverse("membership:account")) from None
-        if "client secret" in str(exc):
-            raise FunctionError("InvalidClientCredentials", aad_code=exc.aad_code) from None
-        raise FunctionError("UpstreamUnavailable", str(exc)) from None
+        reconnect = reverse("membership:account") if exc.permanent else None
+        raise error_for(exc.reason, aad_code=exc.aad_code, reconnect_url=reconnect) from None
 
 
 def resolve_user(auth_user: AbstractBaseUser | int | str | None) -> AbstractBaseUser | None:

@@ -15,10 +15,12 @@ from django.utils import timezone
 
 import graphfns
 from graphfns.errors import FunctionError
+from membership.http import deadline
 from membership.models import MicrosoftAccount
 
 UPCOMING_DAYS = 14
 MAX_EVENTS = 10
+PANEL_SECONDS = 5.0  # the account page waits no longer than this for Microsoft (token refresh included)
 
 
 def _when(value: dict[str, Any] | None) -> datetime | None:
@@ -55,14 +57,15 @@ def next_events(request: HttpRequest) -> str:
     now = timezone.now()
     context: dict[str, Any] = {"days": UPCOMING_DAYS}
     try:
-        result = graphfns.execute("calendar.calendar_view", {
-            "user_id": "me",
-            "start": now.isoformat(timespec="seconds"),
-            "end": (now + timedelta(days=UPCOMING_DAYS)).isoformat(timespec="seconds"),
-            "time_zone": timezone.get_current_timezone_name(),
-            "select": ["subject", "start", "end", "location", "isAllDay", "webLink"],
-            "limit": MAX_EVENTS,
-        }, auth_user=user, caller="account page")
+        with deadline(PANEL_SECONDS):
+            result = graphfns.execute("calendar.calendar_view", {
+                "user_id": "me",
+                "start": now.isoformat(timespec="seconds"),
+                "end": (now + timedelta(days=UPCOMING_DAYS)).isoformat(timespec="seconds"),
+                "time_zone": timezone.get_current_timezone_name(),
+                "select": ["subject", "start", "end", "location", "isAllDay", "webLink"],
+                "limit": MAX_EVENTS,
+            }, auth_user=user, caller="account page")
         context["events"] = [_event(item) for item in result.get("value", [])]
     except FunctionError as exc:
         context["error"] = {"code": exc.code, "reconnect_url": exc.details.get("reconnect_url", "")}

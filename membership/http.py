@@ -8,6 +8,10 @@ MSAL ignores its own ``timeout=`` for a session it is given, so a call without a
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import requests
@@ -15,6 +19,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 _local = threading.local()
+_deadline: ContextVar[float | None] = ContextVar("microsoft_deadline", default=None)
 
 
 def timeout() -> tuple[float, float]:
@@ -28,17 +33,48 @@ def longest_call() -> float:
     return connect + read
 
 
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Bound everything said to Microsoft inside the block (a page that must not stall): each
+    request's timeouts are cut to the time left, and none starts once it has run out."""
+    ends = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(ends if outer is None else min(outer, ends))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds left before the innermost ``deadline`` block ends, or None outside one."""
+    ends = _deadline.get()
+    return None if ends is None else ends - time.monotonic()
+
+
+def lock_ttl(calls: int = 2) -> float:
+    """The expiry of a lock held across ``calls`` requests to Microsoft (and how long to queue for
+    it): longer than those requests can take, so it never lapses under its holder. Two covers
+    OpenID discovery (when an MSAL app is first built) plus a token request."""
+    return calls * longest_call() + 10
+
+
 class MicrosoftSession(requests.Session):
-    """A session whose requests time out by the policy unless the caller asks for less."""
+    """A session whose requests time out by the policy, or sooner when the caller or a
+    ``deadline`` block asks for less."""
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        policy = timeout()
+        connect, read = timeout()
         asked = kwargs.get("timeout")
-        if asked is None:
-            kwargs["timeout"] = policy
-        else:
-            connect, read = asked if isinstance(asked, tuple) else (asked, asked)
-            kwargs["timeout"] = (min(connect, policy[0]), min(read, policy[1]))
+        if asked is not None:
+            asked_connect, asked_read = asked if isinstance(asked, tuple) else (asked, asked)
+            connect, read = min(connect, asked_connect), min(read, asked_read)
+        left = time_left()
+        if left is not None:
+            if left <= 0:
+                raise requests.Timeout("The deadline for talking to Microsoft has passed.")
+            connect, read = min(connect, left), min(read, left)
+        kwargs["timeout"] = (connect, read)
         return super().request(method, url, *args, **kwargs)
 
 

@@ -2,15 +2,20 @@
 
 An access token is reused while it has more than REUSE_MARGIN left (MSAL itself treats tokens
 with under 5 minutes left as expired). Otherwise the account is refreshed under a per-account
-lock — a Redis lock when REDIS_URL is set (or a file lock) plus the row lock of
-``select_for_update`` — and re-read after the lock is taken, so two processes never redeem the
-same refresh token (Entra may rotate it, and a strict tenant kills the old one).
+lock (Redis when REDIS_URL is set, else a file lock), so two processes never redeem the same
+refresh token (Entra may rotate it, and a strict tenant kills the old one).
+
+No database transaction is open while Microsoft is asked: the account is read, the token
+endpoint called, and the answer written in a short transaction that re-reads the row and keeps
+what is there if it changed meanwhile (a disconnect, a new sign-in, or another process whose lock
+outlived ours). On SQLite an open transaction holds the one write lock of the whole site.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import requests
 from django.db import transaction
@@ -18,9 +23,11 @@ from django.utils import timezone
 from msal.exceptions import MsalServiceError
 
 from membership.accounts import store_tokens
-from membership.failures import aadsts_codes
+from membership.encryption import UndecryptableValue
+from membership.failures import Reason, SignInFailure, aadsts_codes, reason_from_aad, unreachable
+from membership.http import lock_ttl, time_left
 from membership.identity import msal_app
-from membership.locks import held
+from membership.locks import LockTimeout, held
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from membership.signals import account_needs_reconsent
 
@@ -28,8 +35,7 @@ log = logging.getLogger(__name__)
 
 REUSE_MARGIN = timedelta(minutes=5)
 RESERVED = {"openid", "profile", "offline_access", "email"}
-# AADSTS codes that mean the grant is gone for good: the member must sign in again.
-PERMANENT_AADSTS = {700082, 50173, 65001, 70000, 70008, 50076, 50079, 53003, 50133, 54005, 9002313, 700084}
+Status = MicrosoftAccount.Status
 
 
 class NotConnected(Exception):
@@ -37,12 +43,16 @@ class NotConnected(Exception):
 
 
 class RefreshFailed(Exception):
-    """Renewing the member's token failed. ``permanent``: they must reconnect."""
+    """Renewing the member's token failed, for ``reason`` (RECONSENT: they must reconnect)."""
 
-    def __init__(self, message: str, *, permanent: bool, aad_code: str = "") -> None:
+    def __init__(self, message: str, *, reason: Reason, aad_code: str = "") -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.reason = reason
         self.aad_code = aad_code
+
+    @property
+    def permanent(self) -> bool:
+        return self.reason.permanent
 
 
 def _fresh(account: MicrosoftAccount) -> bool:
@@ -55,12 +65,15 @@ def _fresh(account: MicrosoftAccount) -> bool:
 
 def access_token(account: MicrosoftAccount) -> str:
     """A valid access token for ``account``, refreshing it if needed."""
-    if account.status == MicrosoftAccount.Status.NEEDS_RECONSENT:
-        raise RefreshFailed(account.last_error or "The member must reconnect.", permanent=True)
-    if account.status == MicrosoftAccount.Status.REVOKED:
+    if account.status == Status.NEEDS_RECONSENT:
+        raise RefreshFailed(account.last_error or "The member must reconnect.", reason=Reason.RECONSENT)
+    if account.status == Status.REVOKED:
         raise NotConnected("The member disconnected their Microsoft account.")
-    if _fresh(account):
-        return account.access_token
+    try:
+        if _fresh(account):
+            return account.access_token
+    except UndecryptableValue:
+        pass  # refresh_account decides what an undecryptable token means
     return refresh_account(account.pk).access_token
 
 
@@ -74,51 +87,102 @@ def refresh_account(account_id: int, *, renewed_before: datetime | None = None,
     sweep task redeems nothing twice. ``ms``: the settings, when the caller already has them.
     """
     ms = ms or MicrosoftSettings.load()
-    failure: RefreshFailed | None = None
-    with held(f"ms-account:{account_id}", timeout=60, wait=60), transaction.atomic():
-        account = MicrosoftAccount.objects.select_for_update().get(pk=account_id)
-        if account.status == MicrosoftAccount.Status.NEEDS_RECONSENT:
-            raise RefreshFailed(account.last_error or "The member must reconnect.", permanent=True)
-        if not account.refresh_token or account.status == MicrosoftAccount.Status.REVOKED:
-            raise NotConnected("The member has no stored refresh token.")
-        if renewed_before is None:
-            if _fresh(account):
-                return account  # another process renewed it while we waited for the lock
-        elif account.last_refreshed_at and account.last_refreshed_at >= renewed_before:
-            return account
-        scopes = [s for s in account.granted_scopes.split() if s.lower() not in RESERVED] or ["User.Read"]
-        try:
-            result = msal_app(ms).acquire_token_by_refresh_token(account.refresh_token, scopes=scopes)
-        except (requests.RequestException, MsalServiceError) as exc:
-            # MsalServiceError: a 5xx from the token endpoint (MSAL then throttles for Retry-After).
-            raise RefreshFailed(f"Microsoft could not be reached ({type(exc).__name__}).", permanent=False) from None
-        if "error" in result:
-            failure = _classify(result)
-            if failure.permanent:
-                account.status = MicrosoftAccount.Status.NEEDS_RECONSENT
-                account.last_error = str(failure)
-                account.save(update_fields=["status", "last_error", "updated_at"])
-            else:
-                MicrosoftAccount.objects.filter(pk=account.pk).update(last_error=str(failure))
+    ttl = lock_ttl()
+    left = time_left()  # inside a deadline block, queue no longer than it allows
+    wait = ttl if left is None else max(0.0, min(ttl, left))
+    try:
+        with held(f"ms-account:{account_id}", timeout=ttl, wait=wait):
+            return _refresh(account_id, renewed_before, ms)
+    except LockTimeout:
+        raise RefreshFailed("Another process is still renewing this member's sign-in. Retry shortly.",
+                            reason=Reason.TIMEOUT) from None
+
+
+def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSettings) -> MicrosoftAccount:
+    try:
+        account = MicrosoftAccount.objects.with_tokens().get(pk=account_id)
+    except UndecryptableValue:
+        _unreadable_tokens(account_id, ms)
+    _check_usable(account)
+    if renewed_before is None:
+        if _fresh(account):
+            return account  # another process renewed it while we waited for the lock
+    elif account.last_refreshed_at and account.last_refreshed_at >= renewed_before:
+        return account
+    scopes = [s for s in account.granted_scopes.split() if s.lower() not in RESERVED] or ["User.Read"]
+    try:
+        result = msal_app(ms).acquire_token_by_refresh_token(account.refresh_token, scopes=scopes)
+    except SignInFailure as failure:  # building the MSAL app: discovery, or an unreadable secret
+        raise RefreshFailed(f"Microsoft sign-in is unavailable ({failure.detail}).",
+                            reason=failure.reason or Reason.UNAVAILABLE) from None
+    except (requests.RequestException, MsalServiceError) as exc:
+        # MsalServiceError: a 5xx from the token endpoint (MSAL then throttles for Retry-After).
+        reason = unreachable(exc, "token endpoint").reason
+        raise RefreshFailed(f"Microsoft could not be reached ({type(exc).__name__}).", reason=reason) from None
+    failure = _failure(result) if "error" in result else None
+
+    with transaction.atomic():
+        current = MicrosoftAccount.objects.with_tokens().select_for_update().get(pk=account_id)
+        changed = current.refresh_token != account.refresh_token or current.status != account.status
+        if changed:
+            pass  # what is stored now is newer than what we redeemed: keep it
+        elif failure is None:
+            store_tokens(current, result)
+        elif failure.permanent:
+            current.status = Status.NEEDS_RECONSENT
+            current.last_error = str(failure)
+            current.save(update_fields=["status", "last_error", "updated_at"])
         else:
-            store_tokens(account, result)
+            MicrosoftAccount.objects.filter(pk=account_id).update(last_error=str(failure))
+    if changed:
+        log.info("Microsoft account %s changed while it was being renewed; keeping the stored tokens", account_id)
+        _check_usable(current)
+        return current
     if failure is not None:
-        log.warning("Refreshing Microsoft account %s failed: %s", account_id, failure.aad_code or "error")
+        log.warning("Refreshing Microsoft account %s failed: %s (%s)", account_id, failure.reason,
+                    failure.aad_code or "no AADSTS code")
         if failure.permanent:
-            account_needs_reconsent.send(sender=MicrosoftAccount, account=account)
+            account_needs_reconsent.send(sender=MicrosoftAccount, account=current)
         raise failure
-    return account
+    return current
 
 
-def _classify(result: dict[str, object]) -> RefreshFailed:
+def _check_usable(account: MicrosoftAccount) -> None:
+    if account.status == Status.NEEDS_RECONSENT:
+        raise RefreshFailed(account.last_error or "The member must reconnect.", reason=Reason.RECONSENT)
+    if not account.refresh_token or account.status == Status.REVOKED:
+        raise NotConnected("The member has no stored refresh token.")
+
+
+def _unreadable_tokens(account_id: int, ms: MicrosoftSettings) -> NoReturn:
+    """The account's tokens do not decrypt. When the client secret does not either, the key itself
+    is wrong (restoring it mends everything): say so and change nothing. Otherwise these tokens
+    were written with a key that is gone: the member must reconnect."""
+    if not ms.secret_readable:
+        raise RefreshFailed("Stored secrets cannot be decrypted with FIELD_ENCRYPTION_KEY.",
+                            reason=Reason.ENCRYPTION_KEY)
+    message = ("The stored Microsoft tokens cannot be decrypted with FIELD_ENCRYPTION_KEY (they were written "
+               "with a key that is no longer configured): the member must reconnect.")
+    marked = MicrosoftAccount.objects.filter(pk=account_id, status=Status.ACTIVE).update(
+        status=Status.NEEDS_RECONSENT, last_error=message, updated_at=timezone.now())
+    log.warning("Microsoft account %s has tokens that cannot be decrypted; it needs reconsent", account_id)
+    if marked:
+        account_needs_reconsent.send(sender=MicrosoftAccount, account=MicrosoftAccount.objects.get(pk=account_id))
+    raise RefreshFailed(message, reason=Reason.RECONSENT)
+
+
+FAILURE_MESSAGES = {
+    Reason.RECONSENT: "Microsoft refused to renew the sign-in ({code}): the member must reconnect.",
+    Reason.CLIENT_CREDENTIALS: "Microsoft rejected the site's client secret ({code}).",
+    Reason.TENANT: "Microsoft does not know the tenant or the app there ({code}).",
+    Reason.UNAVAILABLE: "Microsoft could not renew the sign-in ({code}); retry later.",
+}
+
+
+def _failure(result: dict[str, object]) -> RefreshFailed:
     codes = aadsts_codes(result)
     code = f"AADSTS{codes[0]}" if codes else ""
-    if result.get("error") == "invalid_grant" or any(c in PERMANENT_AADSTS for c in codes):
-        return RefreshFailed(
-            f"Microsoft refused to renew the sign-in ({code or 'invalid_grant'}): the member must reconnect.",
-            permanent=True, aad_code=code,
-        )
-    if result.get("error") == "invalid_client":
-        return RefreshFailed(f"The site's client secret was rejected ({code}).", permanent=False, aad_code=code)
-    return RefreshFailed(f"Microsoft could not renew the sign-in ({code or result.get('error')}).",
-                         permanent=False, aad_code=code)
+    reason = reason_from_aad(result)
+    message = FAILURE_MESSAGES.get(reason, FAILURE_MESSAGES[Reason.UNAVAILABLE])
+    return RefreshFailed(message.format(code=code or result.get("error") or "no code"), reason=reason,
+                         aad_code=code)

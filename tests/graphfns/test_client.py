@@ -20,7 +20,7 @@ def app_client(emulator: Any, settings: Any) -> GraphClient:
     tenant = emu.state["tenants"][0]["id"]
     token, _ = emu.issue_access_token(tenant, emulator.info["client_id"],
                                       roles=["User.ReadWrite.All", "Calendars.ReadWrite"])
-    return GraphClient(emulator.base_url, token, max_attempts=4, max_wait=5)
+    return GraphClient(emulator.base_url, token, max_attempts=4, deadline=5)
 
 
 def fault(http: Any, emulator: Any, **spec: Any) -> None:
