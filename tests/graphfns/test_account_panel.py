@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,3 +112,21 @@ def test_a_member_without_a_microsoft_account_gets_no_panel(client: Client, micr
     assert "next-events" not in html
     assert "No Microsoft account is connected." in html
     assert not FunctionCall.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/v1.0/*", "/*/oauth2/v2.0/token"])
+def test_the_account_page_waits_no_longer_than_its_deadline_on_a_stalled_microsoft(
+        client: Client, connect: Connect, emulator: Any, http_emulator: Any, path: str) -> None:
+    from graphfns.panels import PANEL_SECONDS
+    from membership.models import MicrosoftAccount
+
+    lee = connect("lee")
+    if "token" in path:  # the page must renew the member's token first
+        MicrosoftAccount.objects.filter(user=lee).update(access_token_expires_at=timezone.now())
+    http_emulator.post(f"{emulator.base_url}/_emulator/faults",
+                       json={"kind": "latency", "latency_ms": 25_000, "path": path, "rate": 1})
+    started = time.monotonic()
+    html = panel(account_page(client, lee))
+    elapsed = time.monotonic() - started
+    assert elapsed < PANEL_SECONDS + 1.5, f"the account page took {elapsed:.1f} s"
+    assert "Calendar unavailable (Timeout)" in html

@@ -141,3 +141,29 @@ def test_batch_items_throttled_once_are_sent_again(app_client: GraphClient, emul
                                 {"id": "b", "method": "GET", "url": "/users/lee@contoso.test"}])
     assert [a["status"] for a in answers] == [200, 200]
     assert app_client.stats.retries == 1
+
+
+def test_the_deadline_counts_the_time_spent_waiting_for_answers(
+        emulator: Any, http_emulator: Any, settings: Any) -> None:
+    settings.MICROSOFT_CA_BUNDLE = emulator.ca_file
+    settings.MICROSOFT_READ_TIMEOUT = 2
+    settings.MICROSOFT_GRAPH_DEADLINE = 3
+    emu = emulator.emulator
+    token, _ = emu.issue_access_token(emu.state["tenants"][0]["id"], "x", roles=["User.Read.All"])
+    client = GraphClient(emulator.base_url, token)  # four attempts allowed, but only three seconds
+    fault(http_emulator, emulator, kind="latency", latency_ms=2_500, path="/v1.0/users/*", rate=1)
+    started = time.monotonic()
+    with pytest.raises(FunctionError) as excinfo:
+        client.get("/users/adele@contoso.test")
+    elapsed = time.monotonic() - started
+    assert excinfo.value.code == "Timeout"
+    assert elapsed < 3.5, f"took {elapsed:.1f} s"
+    assert client.stats.requests == 1  # too little time was left to try again
+
+
+def test_a_retry_is_made_when_the_deadline_leaves_room_for_it(
+        app_client: GraphClient, emulator: Any, http_emulator: Any, settings: Any) -> None:
+    settings.MICROSOFT_READ_TIMEOUT = 1
+    fault(http_emulator, emulator, kind="latency", latency_ms=1_500, path="/v1.0/users/*", count=1)
+    assert app_client.get("/users/adele@contoso.test")["givenName"] == "Adele"  # deadline 5 s: room for two
+    assert app_client.stats.requests == 2

@@ -141,3 +141,115 @@ def test_the_admin_lists_sweeps_and_queues_one_on_request(admin_client: Any, con
     html = admin_client.get("/admin/membership/refreshsweep/").content.decode()
     assert "1/1" in html  # batches done
     assert RefreshSweep.objects.get().refreshed == 3
+
+
+def wait_for_finished_sweep(timeout: float = 90) -> RefreshSweep:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sweep = RefreshSweep.objects.order_by("-started_at").first()
+        if sweep is not None and sweep.finished_at is not None:
+            return sweep
+        time.sleep(0.2)
+    raise AssertionError("the sweep did not finish")
+
+
+def test_a_sweep_during_an_authority_outage_finishes_every_batch_and_counts_the_failures(
+    connect: Connect, emulator: Any, http_emulator: Any, celery_workers: Workers
+) -> None:
+    from django.test import override_settings
+
+    from membership.tasks import refresh_batch
+
+    accounts = [account_of(connect(n)) for n in ("lee", "alex", "megan", "diego", "grady")]
+    for a in accounts:
+        age(a, 10)
+    for kind in ("status", "reset"):  # half the token requests answer 503, the other half drop the connection
+        http_emulator.post(f"{emulator.base_url}/_emulator/faults",
+                           json={"kind": kind, "status": 503, "path": "/*/oauth2/v2.0/token", "rate": 1})
+    with override_settings(MICROSOFT_REFRESH_BATCH_SIZE=2):
+        sweep, batches = plan_sweep()
+    assert len(batches) == 3
+    for ids in batches:
+        refresh_batch.delay(sweep.pk, ids)
+    sweep = wait_for_finished_sweep()
+    assert (sweep.batches_done, sweep.batches) == (3, 3), [w.read_text()[-3000:] for w in celery_workers.logs]
+    assert (sweep.due, sweep.refreshed, sweep.failed, sweep.needs_reconsent) == (5, 0, 5, 0)
+    # An outage is no reason to make members reconnect; the next sweep, after it, renews them all.
+    assert set(MicrosoftAccount.objects.values_list("status", flat=True)) == {"active"}
+    http_emulator.delete(f"{emulator.base_url}/_emulator/faults")
+    sweep, batches = plan_sweep()
+    for ids in batches:
+        run_batch(sweep.pk, ids)
+    sweep.refresh_from_db()
+    assert (sweep.due, sweep.refreshed, sweep.failed) == (5, 5, 0)
+
+
+def test_a_batch_finishes_when_the_authority_cannot_even_be_discovered(
+    connect: Connect, emulator: Any, http_emulator: Any
+) -> None:
+    from django.core.cache import cache
+
+    from membership import identity
+
+    due, _ = cast(connect)
+    identity._apps.clear()  # a fresh worker process: it must fetch the OpenID configuration first
+    identity._http_cache.clear()
+    cache.clear()
+    try:
+        http_emulator.post(f"{emulator.base_url}/_emulator/faults",
+                           json={"kind": "reset", "path": "/*/v2.0/.well-known/openid-configuration", "rate": 1})
+        sweep, batches = plan_sweep()
+        for ids in batches:
+            run_batch(sweep.pk, ids)
+    finally:
+        http_emulator.delete(f"{emulator.base_url}/_emulator/faults")
+        identity._apps.clear()
+    sweep.refresh_from_db()
+    assert sweep.finished_at is not None and sweep.batches_done == sweep.batches == 1
+    assert (sweep.refreshed, sweep.failed) == (0, 3)
+
+
+def test_a_sweep_renews_nothing_while_microsoft_sign_in_is_switched_off(
+    connect: Connect, emulator: Any, microsoft: Any
+) -> None:
+    cast(connect)
+    emulator.emulator.grants.clear()
+    planned, batches = plan_sweep()  # planned while on, run after the switch-off
+    microsoft.enabled = False
+    microsoft.save()
+    for ids in batches:
+        run_batch(planned.pk, ids)
+    planned.refresh_from_db()
+    assert planned.finished_at is not None and planned.refreshed == 0
+    assert "switched off" in planned.note
+    sweep, batches = plan_sweep()
+    assert batches == [] and sweep.due == 0 and sweep.finished_at is not None
+    assert "switched off" in sweep.note
+    assert emulator.emulator.grants["refresh_token"] == 0
+
+
+def test_an_account_whose_tokens_cannot_be_decrypted_does_not_stop_the_batch(
+    connect: Connect, emulator: Any, settings: Any
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from membership.models import MicrosoftSettings
+
+    due, _ = cast(connect)
+    old = list(settings.FIELD_ENCRYPTION_KEY)
+    new = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = [new, *old]
+    ms = MicrosoftSettings.load()
+    ms.client_secret = ms.client_secret
+    ms.save()
+    for a in due[1:]:  # re-encrypt every due account but the first with the new key
+        account = MicrosoftAccount.objects.with_tokens().get(pk=a.pk)
+        account.save()
+    settings.FIELD_ENCRYPTION_KEY = [new]
+    sweep, batches = plan_sweep()
+    for ids in batches:
+        run_batch(sweep.pk, ids)
+    sweep.refresh_from_db()
+    assert (sweep.due, sweep.refreshed, sweep.needs_reconsent, sweep.failed) == (3, 2, 1, 0)
+    lost = MicrosoftAccount.objects.get(pk=due[0].pk)
+    assert lost.status == "needs_reconsent" and "FIELD_ENCRYPTION_KEY" in lost.last_error

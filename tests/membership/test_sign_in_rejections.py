@@ -177,3 +177,25 @@ def test_the_form_post_response_mode_is_accepted_by_relaying_it_same_site(live_s
     page = member.post(f"{live_server.url}/auth/microsoft/callback/", {**params, "relayed": "1"})
     assert page.url == f"{live_server.url}/account/"
     assert MicrosoftAccount.objects.count() == 1
+
+
+@pytest.mark.parametrize(("path", "spec"), [
+    ("/*/discovery/v2.0/keys", {"kind": "status", "status": 503}),
+    ("/*/discovery/v2.0/keys", {"kind": "reset"}),
+    ("/*/v2.0/.well-known/openid-configuration", {"kind": "status", "status": 503}),
+    ("/*/v2.0/.well-known/openid-configuration", {"kind": "reset"}),
+])
+def test_an_authority_outage_at_the_callback_is_access_token_failed(
+        live_server: Any, member: MemberBrowser, emulator: Any, http_emulator: Any, microsoft: MicrosoftSettings,
+        path: str, spec: dict[str, Any]) -> None:
+    from django.core.cache import cache
+
+    url = callback_url_for(live_server, member, emulator)
+    cache.clear()  # the callback must fetch discovery and keys now (they are cached for a day)
+    http_emulator.post(f"{emulator.base_url}/_emulator/faults", json={"path": path, "count": 1, **spec})
+    page = member.get(url)
+    assert page.status_code == 503, page.text[:300]  # Microsoft is at fault: not a 500, not "tenant not found"
+    assert "Error code: <code>access_token_failed</code>" in page.text
+    assert_nothing_kept(live_server, member)
+    # Nothing broken was cached: the next sign-in works.
+    assert member.get(callback_url_for(live_server, member, emulator)).url == f"{live_server.url}/account/"
