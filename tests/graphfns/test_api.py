@@ -163,3 +163,33 @@ def test_no_token_or_secret_appears_in_a_response(client: Client, connect: Conne
     assert microsoft.client_secret not in text
     assert api_key not in text
     assert "eyJ" not in text  # no JWT
+
+
+@pytest.mark.parametrize(("spec", "status", "code"), [
+    ({"kind": "reset"}, 503, "UpstreamUnavailable"),
+    ({"kind": "status", "status": 503}, 503, "UpstreamUnavailable"),
+    ({"kind": "latency", "latency_ms": 10_000}, 504, "Timeout"),
+])
+def test_an_authority_outage_answers_the_api_caller_with_a_catalog_code(
+        client: Client, api_key: str, microsoft: MicrosoftSettings, emulator: Any, http_emulator: Any, settings: Any,
+        spec: dict[str, Any], status: int, code: str) -> None:
+    from django.core.cache import cache
+
+    from graphfns.app_tokens import AppTokenCache
+    from membership import identity
+
+    settings.MICROSOFT_READ_TIMEOUT = 1
+    AppTokenCache(microsoft).clear()
+    identity._apps.clear()  # a process that has not fetched the OpenID configuration yet
+    identity._http_cache.clear()
+    cache.clear()
+    try:
+        http_emulator.post(f"{emulator.base_url}/_emulator/faults", json={"path": "/*/v2.0/.well-known/*", "rate": 1,
+                                                                           **spec})
+        response = post(client, "/api/functions/users.get/execute", {"params": {"user_id": "adele@contoso.test"}},
+                        key=api_key)
+    finally:
+        identity._apps.clear()
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["code"] == code
+    assert FunctionCall.objects.get().error_code == code
