@@ -58,7 +58,7 @@ def link_member(
         user = account.user
     elif connect_to is not None:
         user = connect_to  # type: ignore[assignment]  # the configured user model
-        account = MicrosoftAccount(user=user, tenant_id=tid, object_id=oid)
+        account = MicrosoftAccount(user=user, tenant_id=tid, object_id=oid)  # type: ignore[misc]
     else:
         given, family = _split_name(claims)
         email = str(claims.get("email") or "")

@@ -63,7 +63,7 @@ class MicrosoftSession(requests.Session):
     """A session whose requests time out by the policy, or sooner when the caller or a
     ``deadline`` block asks for less."""
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
         connect, read = timeout()
         asked = kwargs.get("timeout")
         if asked is not None:

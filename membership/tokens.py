@@ -112,13 +112,11 @@ def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSett
     scopes = [s for s in account.granted_scopes.split() if s.lower() not in RESERVED] or ["User.Read"]
     try:
         result = msal_app(ms).acquire_token_by_refresh_token(account.refresh_token, scopes=scopes)
-    except SignInFailure as failure:  # building the MSAL app: discovery, or an unreadable secret
-        raise RefreshFailed(f"Microsoft sign-in is unavailable ({failure.detail}).",
-                            reason=failure.reason or Reason.UNAVAILABLE) from None
+    except SignInFailure as not_built:  # building the MSAL app: discovery, or an unreadable secret
+        _not_asked(account_id, not_built)
     except (requests.RequestException, MsalServiceError) as exc:
         # MsalServiceError: a 5xx from the token endpoint (MSAL then throttles for Retry-After).
-        reason = unreachable(exc, "token endpoint").reason
-        raise RefreshFailed(f"Microsoft could not be reached ({type(exc).__name__}).", reason=reason) from None
+        _not_asked(account_id, unreachable(exc, "token endpoint"))
     failure = _failure(result) if "error" in result else None
 
     with transaction.atomic():
@@ -145,6 +143,13 @@ def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSett
             account_needs_reconsent.send(sender=MicrosoftAccount, account=current)
         raise failure
     return current
+
+
+def _not_asked(account_id: int, failure: SignInFailure) -> NoReturn:
+    """Microsoft gave no answer to the refresh (unreachable, timed out, discovery failed)."""
+    reason = failure.reason or Reason.UNAVAILABLE
+    log.warning("Refreshing Microsoft account %s failed: %s (%s)", account_id, reason, failure.detail)
+    raise RefreshFailed(FAILURE_MESSAGES[reason].format(code=failure.detail), reason=reason) from None
 
 
 def _check_usable(account: MicrosoftAccount) -> None:
@@ -176,6 +181,8 @@ FAILURE_MESSAGES = {
     Reason.CLIENT_CREDENTIALS: "Microsoft rejected the site's client secret ({code}).",
     Reason.TENANT: "Microsoft does not know the tenant or the app there ({code}).",
     Reason.UNAVAILABLE: "Microsoft could not renew the sign-in ({code}); retry later.",
+    Reason.TIMEOUT: "Microsoft did not answer in time ({code}); retry later.",
+    Reason.ENCRYPTION_KEY: "Stored secrets cannot be decrypted with FIELD_ENCRYPTION_KEY ({code}).",
 }
 
 

@@ -191,7 +191,7 @@ def test_a_batch_finishes_when_the_authority_cannot_even_be_discovered(
 
     from membership import identity
 
-    due, _ = cast(connect)
+    cast(connect)
     identity._apps.clear()  # a fresh worker process: it must fetch the OpenID configuration first
     identity._http_cache.clear()
     cache.clear()
