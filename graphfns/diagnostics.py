@@ -57,6 +57,10 @@ def check_settings(ms: MicrosoftSettings) -> str:
     if not ms.enabled:
         raise Failed("Sign in with Microsoft is switched off.",
                      "Tick “Enabled” in the Microsoft settings (admin → Microsoft settings).")
+    if not ms.secret_readable:  # stored, so not "missing"; but nothing later can use it
+        raise Failed("The stored client secret cannot be decrypted with FIELD_ENCRYPTION_KEY.",
+                     "Restore the key it was written with (list old keys after the new one, comma-separated), "
+                     "or enter the client secret again in the Microsoft settings.")
     missing = [label for label, value in [
         ("Application (client) ID", ms.client_id), ("Client secret", ms.client_secret),
         ("Tenant", ms.tenant), ("App tenant ID", ms.app_tenant_id),

@@ -12,6 +12,12 @@ from django.utils.html import format_html
 from membership.forms import MicrosoftSettingsForm, SignInModeForm
 from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep, SignInMode
 
+UNREADABLE_SECRET = (
+    "The stored client secret cannot be decrypted with FIELD_ENCRYPTION_KEY: sign-in and application calls "
+    "fail until it can. Restore the key it was written with (list old keys after the new one, "
+    "comma-separated), or enter the client secret again below."
+)
+
 
 class SignInModeInline(admin.TabularInline):
     model = SignInMode
@@ -51,6 +57,8 @@ class MicrosoftSettingsAdmin(admin.ModelAdmin):
 
     @admin.display(description="Stored secret")
     def secret_status(self, obj: MicrosoftSettings) -> str:
+        if obj.pk and not obj.secret_readable:
+            return f"⚠ {UNREADABLE_SECRET}"
         if not obj.pk or not obj.client_secret:
             return "No secret stored."
         warning = obj.secret_expiry_warning()
@@ -73,6 +81,8 @@ class MicrosoftSettingsAdmin(admin.ModelAdmin):
         self._request = request
         if request.method == "GET":
             obj = self.get_object(request, object_id)
+            if obj is not None and not obj.secret_readable:
+                messages.warning(request, UNREADABLE_SECRET)
             if obj is not None and (warning := obj.secret_expiry_warning()):
                 messages.warning(request, warning)
         return super().change_view(request, object_id, form_url, extra_context)

@@ -45,6 +45,10 @@ class MicrosoftSettingsForm(ScopesFormMixin, forms.ModelForm):
             "default_role", "default_scopes", "app_tenant_id", "callback_url", "logout_url", "failure_url",
             "authority_host", "graph_url",
         )
+        # Write-only: the stored secret is never read into the form (nor validated, nor written back);
+        # save() sets a typed one. So the page opens, and other fields save, when FIELD_ENCRYPTION_KEY
+        # cannot decrypt the stored secret, and a blank field leaves its ciphertext as it is.
+        exclude = ("client_secret",)  # noqa: DJ006 - on top of `fields`, which still lists what is edited
         widgets = {
             # Room for a whole GUID or domain, and short lists.
             "client_id": forms.TextInput(attrs={"size": 40}),
@@ -59,15 +63,26 @@ class MicrosoftSettingsForm(ScopesFormMixin, forms.ModelForm):
         self.notes: list[str] = []
         field = self.fields["client_secret"]
         field.help_text = str(MicrosoftSettings._meta.get_field("client_secret").help_text)
-        if self.instance.pk and self.instance.client_secret:
+        if self.instance.pk and not self.instance.secret_readable:
+            field.help_text = (
+                "A secret is stored but cannot be decrypted with FIELD_ENCRYPTION_KEY. Type it again to replace "
+                "it, or leave blank to keep it as stored (it works again once the old key is restored)."
+            )
+        elif self.instance.pk and self.instance.client_secret:
             field.help_text = (
                 f"A secret ending in {self.instance.secret_hint} is stored. Leave blank to keep it; "
                 "type a new one to replace it."
             )
 
-    def clean_client_secret(self) -> str:
-        # Write-only: blank on edit keeps what is stored.
-        return self.cleaned_data.get("client_secret") or self.instance.client_secret or ""
+    def save(self, commit: bool = True) -> MicrosoftSettings:
+        if self.cleaned_data.get("client_secret"):  # blank keeps what is stored
+            self.instance.client_secret = self.cleaned_data["client_secret"]
+        return super().save(commit)
+
+    def _secret_stored(self) -> bool:
+        """A secret is stored: one the key cannot decrypt counts too (it is kept, not missing)."""
+        ms = self.instance
+        return bool(ms.pk) and (not ms.secret_readable or bool(ms.client_secret))
 
     def clean_default_scopes(self) -> str:
         return self.clean_scope_field("default_scopes")
@@ -78,9 +93,11 @@ class MicrosoftSettingsForm(ScopesFormMixin, forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("enabled"):
+            present = {"client_id": data.get("client_id"),
+                       "client_secret": data.get("client_secret") or self._secret_stored()}
             missing = [
                 label for name, label in (("client_id", "Application (client) ID"), ("client_secret", "Client secret"))
-                if not data.get(name)
+                if not present[name]
             ]
             if missing:
                 raise forms.ValidationError(

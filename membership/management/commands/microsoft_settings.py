@@ -43,11 +43,21 @@ class Command(BaseCommand):
         for field, value in changes.items():
             setattr(ms, field, value)
         if changes:
+            # Unless replaced, the secret is still deferred (never read): validating it would decrypt it,
+            # which fails with a wrong FIELD_ENCRYPTION_KEY, and saving leaves it as stored.
+            unchanged = {"client_secret"} & ms.get_deferred_fields()
             try:
-                ms.full_clean()
+                ms.full_clean(exclude=unchanged)
             except ValidationError as exc:
                 raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
             ms.save()
         for field in FIELDS:
-            value = ms.secret_hint if field == "client_secret" else getattr(ms, field)
+            value = _secret_line(ms) if field == "client_secret" else getattr(ms, field)
             self.stdout.write(f"{field:>20}: {value}")
+
+
+def _secret_line(ms: MicrosoftSettings) -> str:
+    if not ms.secret_readable:
+        return ("stored, but cannot be decrypted with FIELD_ENCRYPTION_KEY: restore the key it was written with, "
+                "or give --client-secret")
+    return ms.secret_hint
