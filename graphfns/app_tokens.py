@@ -76,8 +76,6 @@ class AppTokenCache:
         if not ms.app_tenant_id:
             raise FunctionError("TenantNotFound", "No App tenant ID is set. Enter the Directory (tenant) ID in the "
                                 "Microsoft settings to make application calls.")
-        if not ms.secret_readable:  # FIELD_ENCRYPTION_KEY is wrong: no token can be had until it is fixed
-            raise FunctionError("UndecryptableSecret")
         try:
             result = msal_app(ms, ms.app_tenant_id).acquire_token_for_client(scopes=[f"{GRAPH_RESOURCE}/.default"])
         except SignInFailure as failure:  # building the MSAL app: discovery, or an unreadable secret

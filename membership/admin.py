@@ -120,9 +120,9 @@ class RefreshSweepAdmin(admin.ModelAdmin):
     """The background renewals: when each ran and what it did. The schedule itself is under
     Periodic tasks (“Renew Microsoft refresh tokens”)."""
 
-    list_display = ("started_at", "finished_at", "due", "refreshed", "failed", "needs_reconsent", "progress")
+    list_display = ("started_at", "finished_at", "due", "refreshed", "failed", "needs_reconsent", "progress", "note")
     readonly_fields = ("started_at", "finished_at", "renewed_before", "due", "refreshed", "failed",
-                       "needs_reconsent", "batches", "batches_done")
+                       "needs_reconsent", "batches", "batches_done", "note")
     change_list_template = "admin/membership/refreshsweep/change_list.html"
 
     @admin.display(description="Batches done")
