@@ -330,7 +330,9 @@ class MemberAdmin(UserAdmin):
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
         user = self.get_object(request, object_id)
         extra = dict(extra_context or {})
-        if user is not None:
+        # Not on a POST: the admin renders a rejected form inside its transaction, and no
+        # transaction is held open across a call to Microsoft.
+        if user is not None and request.method == "GET":
             extra["microsoft_roles"] = MicrosoftRolesSection(
                 user, _caller(request), can_change=self.has_change_permission(request, user))
         return super().change_view(request, object_id, form_url, extra)

@@ -178,3 +178,15 @@ def test_the_role_actions_need_a_csrf_token(admin_user: Any, connect: Connect, e
     url = f"/admin/auth/user/{megan.pk}/microsoft-roles/{action}/"
     assert client.post(url, {"account": account_of(megan).pk, "role": DIRECTORY_READERS}).status_code == 403
     assert held_templates(emulator, "megan") == {USER_ADMIN}
+
+
+def test_a_rejected_user_form_is_shown_again_without_calling_graph(admin_client: Client, connect: Connect,
+                                                                   emulator: Any) -> None:
+    from tests.graphfns.conftest import graph_calls
+
+    lee = connect("lee")
+    before = graph_calls(emulator)
+    # The admin re-renders a rejected form inside its transaction: no call to Microsoft there.
+    response = admin_client.post(page(lee), {"username": ""})
+    assert response.status_code == 200 and "This field is required" in response.content.decode()
+    assert graph_calls(emulator) == before
