@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 import struct
@@ -62,7 +63,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.close()
                 return
             if fault.kind == "latency":
+                # The request is late to arrive: a client that gave up meanwhile never reached us,
+                # so nothing happens (no grant redeemed, no event created). slow_response is the
+                # fault whose work is done although its answer is late.
                 time.sleep(fault.latency_ms / 1000)
+                if self._client_gone():
+                    self.close_connection = True
+                    return
             elif fault.kind == "slow_response":
                 # The work is done (an event created...) but the answer is late: a client that
                 # gives up or dies now has caused a side effect it never saw.
@@ -74,6 +81,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._write(fault_response(emu, req, fault.status, fault.retry_after))
                 return
         self._write(emu.handle(req))
+
+    def _client_gone(self) -> bool:
+        """While it waits for an answer, an HTTP/1.1 client sends nothing: if the socket is readable
+        (a FIN or TLS close_notify), it has hung up."""
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        return bool(readable)
 
     def _write(self, resp: Response) -> None:
         self.send_response(resp.status)

@@ -246,3 +246,19 @@ def test_refresh_tokens_can_be_minted_in_bulk_and_redeemed(emu, http):
     assert answer["token_type"] == "Bearer" and answer["refresh_token"]
     assert http.post(_ctl(emu, "/refresh-tokens"), json={"user": "nobody@contoso.test"}).status_code == 400
     assert http.post(_ctl(emu, "/refresh-tokens"), json={"user": "lee@contoso.test", "count": 0}).status_code == 400
+
+
+def test_a_request_delayed_by_latency_is_dropped_when_its_client_gives_up(emu, http):
+    import time
+
+    emu.emulator.grants.clear()
+    http.post(_ctl(emu, "/faults"), json={"kind": "latency", "latency_ms": 800, "path": "/*/oauth2/v2.0/token",
+                                          "count": 1})
+    with pytest.raises(requests.ReadTimeout):
+        http.post(f"{emu.base_url}/{emu.info['tenant_id']}/oauth2/v2.0/token", timeout=0.3, data={
+            "grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default",
+            "client_id": emu.info["client_id"], "client_secret": emu.info["client_secret"]})
+    time.sleep(1.0)  # past the latency: the request would have been handled by now
+    assert emu.emulator.grants["client_credentials"] == 0
+    assert _token(emu, http).status_code == 200  # a client that waits is answered as usual
+    assert emu.emulator.grants["client_credentials"] == 1
