@@ -32,6 +32,7 @@ def prepare_environment() -> dict[str, str]:
     env = {
         "READ_DOT_ENV": "false", "DEBUG": "true", "VAR_DIR": str(var),
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(), "DJANGO_SETTINGS_MODULE": "project.settings",
+        "MICROSOFT_ALLOWED_HOSTS": "127.0.0.1",  # the emulator
         "LOG_LEVEL": "WARNING",
     }
     for key in ("DATABASE_URL", "REDIS_URL"):

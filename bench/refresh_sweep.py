@@ -35,6 +35,7 @@ def environment(var: Path) -> dict[str, str]:
     env = {
         "READ_DOT_ENV": "false", "DEBUG": "true", "VAR_DIR": str(var), "LOG_LEVEL": "WARNING",
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(), "DJANGO_SETTINGS_MODULE": "project.settings",
+        "MICROSOFT_ALLOWED_HOSTS": "127.0.0.1",  # the emulator
         "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{var / 'bench.sqlite3'}",
         "GRAPH_CALL_LOG_WRITE_BEHIND": "true",
     }

@@ -108,8 +108,8 @@ def set_settings(emu: Emulator, req: Request) -> Response:
             emu.clock_offset = float(value)
         if "id_token_tamper" in data:
             tamper = data["id_token_tamper"]
-            if not isinstance(tamper, dict) or set(tamper) - {"nonce", "aud", "iss", "tid", "exp", "rogue_key"}:
-                raise BadRequest("'id_token_tamper' takes nonce, aud, iss, tid, exp and rogue_key.")
+            if not isinstance(tamper, dict) or set(tamper) - {"nonce", "aud", "azp", "iss", "tid", "exp", "rogue_key"}:
+                raise BadRequest("'id_token_tamper' takes nonce, aud, azp, iss, tid, exp and rogue_key.")
             emu.id_token_tamper = tamper
         return json_response(_settings(emu))
 

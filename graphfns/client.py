@@ -21,6 +21,7 @@ import requests
 from django.conf import settings
 
 from graphfns.errors import FunctionError
+from membership.endpoints import EndpointNotAllowed, check_graph
 from membership.http import microsoft_session, time_left
 from membership.http import timeout as http_timeout
 
@@ -70,6 +71,10 @@ class GraphClient:
 
     def __init__(self, graph_url: str, token: str, *, max_attempts: int = 4, deadline: float | None = None,
                  timeout: tuple[float, float] | None = None) -> None:
+        try:
+            check_graph(graph_url)  # members' tokens go there: Microsoft's clouds only
+        except EndpointNotAllowed:
+            raise FunctionError("EndpointNotAllowed") from None
         self.base = graph_url.rstrip("/") + "/v1.0"
         self.token = token
         self.max_attempts = max_attempts

@@ -33,8 +33,7 @@ def scope_redirect(request: HttpRequest, scopes: Sequence[str]) -> HttpResponse 
     here = request.get_full_path()
     if not request.user.is_authenticated:
         return redirect_to_login(here)
-    account = (MicrosoftAccount.objects.filter(user=request.user).exclude(status="revoked")
-               .order_by("-last_refreshed_at").first())
+    account = MicrosoftAccount.objects.of_member(request.user)
     if account is None:
         return HttpResponseRedirect(reverse("membership:login") + "?" + urlencode({"next": here}))
     missing = missing_scopes(account.granted_scopes, list(scopes))

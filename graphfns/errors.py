@@ -42,11 +42,17 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
               "A stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY. Restore the key it was written with "
               "(list old keys after the new one, comma-separated), or enter the client secret again in the "
               "Microsoft settings."),
+    ErrorKind("EndpointNotAllowed", 503,
+              "The Authority host or Graph URL in the Microsoft settings is not a Microsoft cloud host (nor one named "
+              "in MICROSOFT_ALLOWED_HOSTS); nothing was sent to it. Correct it in the Microsoft settings."),
     ErrorKind("MicrosoftAuthDisabled", 503,
               "Microsoft functions are switched off. Enable Sign in with Microsoft in the Microsoft settings."),
     ErrorKind("NotConnected", 409,
               "That member has not connected a Microsoft account (or disconnected it). They must sign in with "
               "Microsoft first."),
+    ErrorKind("MemberInactive", 409,
+              "That member is deactivated on this site (is_active is off): the platform does not act for them. "
+              "Reactivate the user in the admin if they should be acted for again."),
     ErrorKind("ValidationError", 400, "The parameters are not valid. Correct the fields named in the details."),
     ErrorKind("NotFound", 404, "Microsoft Graph has no such object. Check the id."),
     ErrorKind("Throttled", 429,
@@ -96,6 +102,7 @@ REASON_CODES = {
     Reason.UNAVAILABLE: "UpstreamUnavailable",
     Reason.TIMEOUT: "Timeout",
     Reason.ENCRYPTION_KEY: "UndecryptableSecret",
+    Reason.ENDPOINT: "EndpointNotAllowed",
 }
 
 

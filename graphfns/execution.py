@@ -61,8 +61,7 @@ class Call:
                                     field="user_id")
             return "/me"
         if user_id.isascii() and user_id.isdigit():
-            account = (MicrosoftAccount.objects.filter(user_id=int(user_id)).exclude(status="revoked")
-                       .order_by("-last_refreshed_at").first())
+            account = MicrosoftAccount.objects.of_member(int(user_id))
             if account is None:
                 raise FunctionError("NotConnected", f"Platform user {user_id} has no connected Microsoft account.",
                                     field="user_id")
@@ -123,8 +122,9 @@ def reconnect_url(scopes: list[str]) -> str:
 
 
 def _member_account(user: AbstractBaseUser) -> MicrosoftAccount:
-    account = (MicrosoftAccount.objects.filter(user=user.pk).exclude(status="revoked")
-               .order_by("-last_refreshed_at").first())
+    if not user.is_active:
+        raise FunctionError("MemberInactive")
+    account = MicrosoftAccount.objects.of_member(user)
     if account is None:
         raise FunctionError("NotConnected")
     return account

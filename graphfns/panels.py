@@ -52,7 +52,7 @@ def next_events(request: HttpRequest) -> str:
     user = request.user
     if not user.is_authenticated:
         return ""
-    if not MicrosoftAccount.objects.filter(user=user).exclude(status="revoked").exists():
+    if not MicrosoftAccount.objects.connected().filter(user=user).exists():
         return ""  # the account page already offers "Sign in with Microsoft"
     now = timezone.now()
     context: dict[str, Any] = {"days": UPCOMING_DAYS}

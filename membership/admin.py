@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -17,6 +19,9 @@ UNREADABLE_SECRET = (
     "fail until it can. Restore the key it was written with (list old keys after the new one, "
     "comma-separated), or enter the client secret again below."
 )
+
+
+_current_request: ContextVar[HttpRequest | None] = ContextVar("microsoft_settings_admin_request", default=None)
 
 
 class SignInModeInline(admin.TabularInline):
@@ -47,8 +52,8 @@ class MicrosoftSettingsAdmin(admin.ModelAdmin):
 
     @admin.display(description="Redirect URI to register")
     def redirect_uri(self, obj: MicrosoftSettings) -> str:
-        request = getattr(self, "_request", None)
-        path = "/auth/microsoft/callback/"
+        request = _current_request.get()
+        path = reverse("membership:callback")
         uri = request.build_absolute_uri(path) if request else path
         return format_html(
             "<code>{}</code><br>Add it in the Azure portal → your app → Authentication → Web → Redirect URIs.",
@@ -78,14 +83,22 @@ class MicrosoftSettingsAdmin(admin.ModelAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
-        self._request = request
         if request.method == "GET":
             obj = self.get_object(request, object_id)
             if obj is not None and not obj.secret_readable:
                 messages.warning(request, UNREADABLE_SECRET)
             if obj is not None and (warning := obj.secret_expiry_warning()):
                 messages.warning(request, warning)
-        return super().change_view(request, object_id, form_url, extra_context)
+        # The request reaches redirect_uri through a context variable: this ModelAdmin instance
+        # is shared by every thread of the server.
+        token = _current_request.set(request)
+        try:
+            response = super().change_view(request, object_id, form_url, extra_context)
+            if isinstance(response, TemplateResponse):
+                response.render()  # while the request is known: a TemplateResponse renders late
+            return response
+        finally:
+            _current_request.reset(token)
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         for note in form.notes:

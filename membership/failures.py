@@ -18,6 +18,7 @@ class Reason(StrEnum):
     UNAVAILABLE = "unavailable"  # transient: unreachable, reset, or a 5xx
     TIMEOUT = "timeout"  # transient: no answer within the configured timeout
     ENCRYPTION_KEY = "encryption_key"  # a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY
+    ENDPOINT = "endpoint"  # the settings name a host that is not Microsoft's (nothing was sent)
 
     @property
     def permanent(self) -> bool:
@@ -84,6 +85,15 @@ CATALOG: dict[str, Failure] = {f.code: f for f in [
             "The stored client secret cannot be decrypted with FIELD_ENCRYPTION_KEY. Restore the key it was "
             "written with (list old keys after the new one, comma-separated), or enter the client secret again "
             "in the Microsoft settings.", restart=False),
+    Failure("endpoint_not_allowed", "The site’s Microsoft settings point outside Microsoft",
+            "This is a problem with the site, not your account. Try again later.",
+            "The Authority host or Graph URL in the Microsoft settings is not a Microsoft cloud host (nor one "
+            "named in MICROSOFT_ALLOWED_HOSTS); nothing was sent to it. Correct it in the Microsoft settings.",
+            restart=False),
+    Failure("member_inactive", "This member account is deactivated",
+            "Your account on this site has been deactivated. Contact the site if you think this is a mistake.",
+            "The member is inactive (Django user is_active is off): reactivate the user in the admin to let them "
+            "sign in.", restart=False),
 ]}
 
 
@@ -93,6 +103,7 @@ CODE_REASONS = {
     "secret_expired": Reason.CLIENT_CREDENTIALS,
     "tenant_not_found": Reason.TENANT,
     "secret_unreadable": Reason.ENCRYPTION_KEY,
+    "endpoint_not_allowed": Reason.ENDPOINT,
     "invalid_grant": Reason.RECONSENT,
     "admin_consent_required": Reason.RECONSENT,
 }
@@ -112,9 +123,15 @@ class SignInFailure(Exception):
         return CATALOG[self.code]
 
     @property
+    def shown_detail(self) -> str:
+        """What the failure page may show besides the site's own text: Microsoft's AADSTS number only."""
+        return self.detail if re.fullmatch(r"AADSTS\d{1,9}", self.detail) else ""
+
+    @property
     def status(self) -> int:
         """503 when Microsoft or the site's own configuration is at fault (retrying later may work)."""
-        return 503 if self.reason in (Reason.UNAVAILABLE, Reason.TIMEOUT, Reason.ENCRYPTION_KEY) else 400
+        site_or_microsoft = (Reason.UNAVAILABLE, Reason.TIMEOUT, Reason.ENCRYPTION_KEY, Reason.ENDPOINT)
+        return 503 if self.reason in site_or_microsoft else 400
 
 
 def unavailable(detail: str) -> SignInFailure:
@@ -178,6 +195,16 @@ def reason_from_aad(result: dict[str, object]) -> Reason:
     return Reason.UNAVAILABLE  # temporarily_unavailable, server_error and what we do not know
 
 
+# OAuth 2.0 and OpenID Connect error codes (RFC 6749 §4.1.2.1, §5.2; OIDC Core §3.1.2.6).
+OAUTH_ERRORS = frozenset({
+    "invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type", "invalid_scope",
+    "server_error", "temporarily_unavailable", "invalid_client", "invalid_grant", "unsupported_grant_type",
+    "interaction_required", "login_required", "account_selection_required", "consent_required",
+    "invalid_request_uri", "invalid_request_object", "request_not_supported", "request_uri_not_supported",
+    "registration_not_supported",
+})
+
+
 def failure_from_aad(result: dict[str, object], default: str = "access_token_failed") -> SignInFailure:
     """Map an Entra error answer (token endpoint JSON or redirect parameters) to a failure."""
     codes = aadsts_codes(result)
@@ -185,10 +212,12 @@ def failure_from_aad(result: dict[str, object], default: str = "access_token_fai
         if code in AADSTS_FAILURES:
             return SignInFailure(AADSTS_FAILURES[code], f"AADSTS{code}")
     error = str(result.get("error") or "")
+    # ``error`` may come from the browser (the callback's query): keep it only if it is a code we know.
+    detail = f"AADSTS{codes[0]}" if codes else (error if error in OAUTH_ERRORS else "")
     if error == "access_denied":
-        return SignInFailure("consent_declined", error)
+        return SignInFailure("consent_declined", detail)
     if error == "consent_required":
-        return SignInFailure("admin_consent_required", error)
+        return SignInFailure("admin_consent_required", detail)
     if error in ("invalid_client", "invalid_grant"):
-        return SignInFailure(error, error)
-    return SignInFailure(default, f"AADSTS{codes[0]}" if codes else error)
+        return SignInFailure(error, detail)
+    return SignInFailure(default, detail)

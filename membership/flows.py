@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import requests
 from django.contrib.auth import login
+from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -114,6 +115,12 @@ def _discard_flow(request: HttpRequest, state: str) -> None:
         request.session[SESSION_FLOWS] = flows
 
 
+def pending_mode(request: HttpRequest, state: str) -> str | None:
+    """The sign-in mode of the flow this callback answers, if any (for its failure URL)."""
+    pending = request.session.get(SESSION_FLOWS, {}).get(state) if state else None
+    return (pending.get("mode") or None) if isinstance(pending, dict) else None
+
+
 def _pop_flow(request: HttpRequest, state: str) -> dict[str, Any]:
     flows = request.session.get(SESSION_FLOWS, {})
     pending = flows.pop(state, None) if state else None
@@ -151,13 +158,18 @@ def complete_sign_in(request: HttpRequest, params: dict[str, str]) -> SignInResu
         if not request.user.is_authenticated or request.user.pk != pending["user_id"]:
             raise SignInFailure("state_mismatch", "signed-in member changed during the flow")
         connect_to = request.user
-    account = link_member(claims, ms=ms, mode=mode, connect_to=connect_to)
-    store_tokens(account, result)
+    # The member and their tokens are stored together (no call to Microsoft in between): a crash
+    # cannot leave a member without their account, for the next sign-in to duplicate.
+    with transaction.atomic():
+        account = link_member(claims, ms=ms, mode=mode, connect_to=connect_to)
+        if not account.user.is_active:
+            raise SignInFailure("member_inactive", "user is_active is off")
+        store_tokens(account, result)
     if not request.user.is_authenticated or request.user.pk != account.user_id:
         login(request, account.user, backend="django.contrib.auth.backends.ModelBackend")
     else:
         request.session.cycle_key()
-    request.session[SESSION_SIGNED_IN] = {"tid": account.tenant_id}
+    request.session[SESSION_SIGNED_IN] = {"tid": account.tenant_id, "mode": mode.name if mode else ""}
     target = pending["next"] or (mode.callback_url if mode and mode.callback_url else "") or ms.callback_url
     return SignInResult(account, target or reverse("membership:account"))
 
@@ -170,6 +182,14 @@ def failure_redirect(failure: SignInFailure, mode_name: str | None = None) -> st
     if not url:
         return None
     return url + ("&" if "?" in url else "?") + urlencode({"f": failure.code})
+
+
+def after_sign_out_url(request: HttpRequest, ms: MicrosoftSettings | None) -> str:
+    """Where a member lands after signing out: their sign-in mode's page, else the settings', else home."""
+    mode_name = request.session.get(SESSION_SIGNED_IN, {}).get("mode")
+    mode = SignInMode.objects.filter(name=mode_name).first() if mode_name else None
+    return ((mode.logout_url if mode else "") or (ms.logout_url if ms else "")
+            or request.build_absolute_uri(reverse("membership:home")))
 
 
 def end_session_url(request: HttpRequest, ms: MicrosoftSettings, after: str) -> str:

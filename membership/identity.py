@@ -19,14 +19,12 @@ from django.core.cache import cache
 from msal.exceptions import MsalServiceError
 
 from membership.encryption import UndecryptableValue
+from membership.endpoints import AUTHORITY_HOSTS, EndpointNotAllowed, check_authority
 from membership.failures import SignInFailure, unavailable, unreachable
 from membership.http import microsoft_session
 from membership.models import MicrosoftSettings
+from membership.validators import is_guid
 
-MICROSOFT_AUTHORITY_HOSTS = frozenset({
-    "login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "sts.windows.net",
-    "login.microsoftonline.us", "login.chinacloudapi.cn", "login.partner.microsoftonline.cn",
-})
 DISCOVERY_TTL = 24 * 3600
 LEEWAY = 120  # seconds of clock skew tolerated on exp / nbf
 
@@ -48,7 +46,7 @@ def authority_url(ms: MicrosoftSettings, tenant: str | None = None) -> str:
 
 
 def is_microsoft_host(url: str) -> bool:
-    return (urlsplit(url).hostname or "") in MICROSOFT_AUTHORITY_HOSTS
+    return (urlsplit(url).hostname or "") in AUTHORITY_HOSTS
 
 
 def client_secret(ms: MicrosoftSettings) -> str:
@@ -65,6 +63,10 @@ def msal_app(ms: MicrosoftSettings, tenant: str | None = None) -> msal.Confident
     Building one fetches the authority's OpenID configuration (once per process and authority):
     a 4xx there is ``tenant_not_found``; no answer, or a 5xx, is ``access_token_failed`` with a transient reason.
     """
+    try:
+        check_authority(ms.authority_host)  # the secret goes there: Microsoft's clouds only
+    except EndpointNotAllowed:
+        raise SignInFailure("endpoint_not_allowed", "authority host not allowed") from None
     authority = authority_url(ms, tenant)
     secret = client_secret(ms)
     key = (ms.client_id, hashlib.sha256(secret.encode()).hexdigest(), authority, ms.updated_at)
@@ -168,9 +170,21 @@ def validate_id_token(ms: MicrosoftSettings, id_token: str, *, nonce: str) -> di
         )
     except jwt.PyJWTError as exc:
         raise SignInFailure("user_profile_failed", type(exc).__name__) from None
+    for name in ("iss", "tid", "oid", "nonce"):
+        if not isinstance(claims[name], str):
+            raise SignInFailure("user_profile_failed", f"{name} is not a string")
+    if not is_guid(claims["tid"]) or not is_guid(claims["oid"]):
+        raise SignInFailure("user_profile_failed", "tid or oid is not a GUID")
     expected_issuer = doc["issuer"].replace("{tenantid}", claims["tid"])
     if claims["iss"] != expected_issuer:
         raise SignInFailure("user_profile_failed", "issuer mismatch")
+    # The issuer names its tenant (https://host/{tid}/v2.0): a single-tenant authority's fixed
+    # issuer must not vouch for another tenant's tid.
+    if urlsplit(claims["iss"]).path.split("/")[1:2] != [claims["tid"]]:
+        raise SignInFailure("user_profile_failed", "tid does not match the issuer's tenant")
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != ms.client_id:
+        raise SignInFailure("user_profile_failed", "azp is not this client")
     if claims["nonce"] != nonce_hash(nonce):
         raise SignInFailure("user_profile_failed", "nonce mismatch")
     if ms.allowed_tenants and claims["tid"].lower() not in ms.allowed_tenants:

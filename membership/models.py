@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -15,10 +16,11 @@ from membership.scopes import parse_scopes
 from membership.validators import (
     TENANT_KEYWORDS,
     split_tenant_ids,
+    validate_authority_host,
+    validate_graph_url,
     validate_guid,
     validate_guid_list,
     validate_http_url,
-    validate_https_url,
     validate_scopes,
     validate_tenant,
 )
@@ -38,6 +40,16 @@ class MicrosoftAccountQuerySet(models.QuerySet["MicrosoftAccount"]):
     def with_tokens(self) -> MicrosoftAccountQuerySet:
         """Load the encrypted tokens too (the token store; raises UndecryptableValue on a wrong key)."""
         return self.defer(None)
+
+    def connected(self) -> MicrosoftAccountQuerySet:
+        """Accounts not disconnected by their member (active, or waiting for them to reconnect)."""
+        return self.exclude(status=MicrosoftAccount.Status.REVOKED)
+
+    def of_member(self, user: Any) -> MicrosoftAccount | None:
+        """The account the platform acts with for ``user`` (an instance or a user id): of their
+        connected accounts, the one renewed last."""
+        user_id = getattr(user, "pk", user)
+        return self.connected().filter(user_id=user_id).order_by("-last_refreshed_at", "-pk").first()
 
 
 class MicrosoftAccountManager(models.Manager.from_queryset(MicrosoftAccountQuerySet)):  # type: ignore[misc]
@@ -94,7 +106,7 @@ class MicrosoftSettings(models.Model):
     authority_host = models.CharField(
         "Authority host",
         max_length=200,
-        validators=[validate_https_url],
+        validators=[validate_authority_host],
         default="https://login.microsoftonline.com",
         help_text="Azure portal → your app → Endpoints. Change only for a sovereign cloud (e.g. "
         "https://login.microsoftonline.us) or the local emulator.",
@@ -102,7 +114,7 @@ class MicrosoftSettings(models.Model):
     graph_url = models.CharField(
         "Microsoft Graph URL",
         max_length=200,
-        validators=[validate_https_url],
+        validators=[validate_graph_url],
         default="https://graph.microsoft.com",
         help_text="The Graph endpoint of your cloud (e.g. https://graph.microsoft.us), or the local emulator.",
     )

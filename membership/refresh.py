@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def due_accounts(renewed_before: datetime) -> QuerySet[MicrosoftAccount]:
     return (
-        MicrosoftAccount.objects.filter(status=MicrosoftAccount.Status.ACTIVE)
+        MicrosoftAccount.objects.filter(status=MicrosoftAccount.Status.ACTIVE, user__is_active=True)
         .exclude(refresh_token="")
         .filter(Q(last_refreshed_at__lt=renewed_before) | Q(last_refreshed_at__isnull=True))
     )

@@ -8,6 +8,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from membership.endpoints import EndpointNotAllowed, check_authority, check_graph
 from membership.scopes import ScopeError, parse_scopes
 
 TENANT_KEYWORDS = ("common", "organizations", "consumers")
@@ -82,3 +83,17 @@ _https_url = URLValidator(
 def validate_https_url(value: str) -> None:
     if value:
         _https_url(value)
+
+
+def validate_authority_host(value: str) -> None:
+    try:
+        check_authority(value)
+    except EndpointNotAllowed as exc:
+        raise ValidationError(str(exc), code="endpoint_not_allowed") from None
+
+
+def validate_graph_url(value: str) -> None:
+    try:
+        check_graph(value)
+    except EndpointNotAllowed as exc:
+        raise ValidationError(str(exc), code="endpoint_not_allowed") from None

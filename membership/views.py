@@ -46,7 +46,7 @@ def _failed(request: HttpRequest, failure: SignInFailure, mode: str | None = Non
         return HttpResponseRedirect(target)
     restart = reverse("membership:login") + (f"?mode={mode}" if mode else "")
     return render(request, "membership/sign_in_failed.html", {
-        "failure": failure.failure, "detail": failure.detail, "restart": restart,
+        "failure": failure.failure, "detail": failure.shown_detail, "restart": restart,
         "admin_consent": reverse("membership:admin_consent"),
     }, status=failure.status)
 
@@ -76,13 +76,18 @@ def callback(request: HttpRequest) -> HttpResponse:
         # from our own origin once, so the browser sends the cookie holding the flow.
         return render(request, "membership/form_post_relay.html", {"params": params})
     params.pop("relayed", None)
+    if params.get("error"):
+        # Microsoft's own words stay in the log: the page shows only the site's text for the code.
+        log.info("Microsoft answered the sign-in with an error: %r %r", params["error"][:100],
+                 params.get("error_description", "")[:300])
     if flows.is_admin_consent_answer(request, params):
         return _admin_consent_done(request, params)
+    mode = flows.pending_mode(request, params.get("state", ""))
     try:
         result = flows.complete_sign_in(request, params)
     except SignInFailure as failure:
         log.info("Sign-in failed: %s", failure.code)
-        return _failed(request, failure)
+        return _failed(request, failure, mode)
     return HttpResponseRedirect(result.redirect_to)
 
 
@@ -90,7 +95,7 @@ def callback(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     ms = MicrosoftSettings.objects.filter(pk=1).first()
     signed_in_with_microsoft = bool(request.session.get(flows.SESSION_SIGNED_IN))
-    after = (ms.logout_url if ms else "") or request.build_absolute_uri(reverse("membership:home"))
+    after = flows.after_sign_out_url(request, ms)
     end_session = flows.end_session_url(request, ms, after) if ms and signed_in_with_microsoft else None
     logout(request)
     return HttpResponseRedirect(end_session or after)
@@ -105,7 +110,7 @@ def consent(request: HttpRequest) -> HttpResponse:
         wanted = parse_scopes(request.GET.get("scopes", "")).scopes
     except ScopeError as exc:
         return render(request, "membership/bad_request.html", {"message": str(exc)}, status=400)
-    account = MicrosoftAccount.objects.filter(user=request.user.pk).order_by("-last_refreshed_at").first()
+    account = MicrosoftAccount.objects.of_member(request.user)
     try:
         url = flows.begin_sign_in(
             request, mode_name=account.mode if account else None, next_url=request.GET.get("next"),

@@ -165,6 +165,10 @@ MICROSOFT_CONNECT_TIMEOUT = env.float("MICROSOFT_CONNECT_TIMEOUT", default=5.0)
 MICROSOFT_READ_TIMEOUT = env.float("MICROSOFT_READ_TIMEOUT", default=30.0)
 MICROSOFT_GRAPH_DEADLINE = env.float("MICROSOFT_GRAPH_DEADLINE", default=45.0)
 
+# Hosts besides Microsoft's clouds that may receive the client secret and members' tokens as the
+# authority host or Graph URL: only the local emulator (make demo and the tests set it).
+MICROSOFT_ALLOWED_HOSTS = env.list("MICROSOFT_ALLOWED_HOSTS", default=[])
+
 # Only for the local emulator: the CA to trust for Microsoft endpoints (see README).
 MICROSOFT_CA_BUNDLE = env.str("MICROSOFT_CA_BUNDLE", default="") or None
 

@@ -57,7 +57,8 @@ def main() -> None:
     manage("migrate", "--noinput", "-v", "0")
     user, password = admin_credentials()
     emulator, info = start_emulator()
-    env = {**os.environ, "MICROSOFT_CA_BUNDLE": info["ca_file"]}
+    # The emulator may receive the client secret and tokens: trust its CA and allow its host.
+    env = {**os.environ, "MICROSOFT_CA_BUNDLE": info["ca_file"], "MICROSOFT_ALLOWED_HOSTS": "127.0.0.1"}
     manage(
         "microsoft_settings", "--enabled", "yes",
         "--client-id", info["client_id"], "--client-secret", info["client_secret"],

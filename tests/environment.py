@@ -17,6 +17,8 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# The emulator listens on loopback: it may receive the client secret and members' tokens.
+os.environ.setdefault("MICROSOFT_ALLOWED_HOSTS", "127.0.0.1")
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="membership-test-var-"))
 # The live-server tests speak plain HTTP on loopback; secure-only cookies would be dropped there.
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")

@@ -137,3 +137,14 @@ def test_a_second_row_cannot_exist(ms_settings: MicrosoftSettings) -> None:
     other = MicrosoftSettings(tenant="common")
     other.save()  # save() always targets the single row
     assert MicrosoftSettings.objects.count() == 1
+
+
+def test_the_admin_keeps_no_request_on_its_shared_instance(admin_client: Client) -> None:
+    from django.contrib import admin
+
+    MicrosoftSettings.load()
+    model_admin = admin.site._registry[MicrosoftSettings]
+    before = dict(vars(model_admin))
+    assert "http://testserver/auth/microsoft/callback/" in admin_client.get(URL).content.decode()
+    assert admin_client.post(URL, post_data()).status_code in (200, 302)
+    assert vars(model_admin) == before  # another thread's request is never seen here

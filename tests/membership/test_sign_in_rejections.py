@@ -72,6 +72,9 @@ def test_a_code_redeemed_twice_at_the_authority_is_invalid_grant(live_server: An
     ({"aud": "00000000-0000-0000-0000-000000000001"}, "user_profile_failed"),
     ({"iss": "https://evil.example/tenant/v2.0"}, "user_profile_failed"),
     ({"exp": 1_000_000_000}, "user_profile_failed"),
+    ({"tid": "0badc0de-0000-4000-8000-000000000001"}, "user_profile_failed"),  # another tenant under our issuer
+    ({"tid": 12345}, "user_profile_failed"),
+    ({"tid": None}, "user_profile_failed"),
 ])
 def test_a_bad_id_token_is_rejected(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings, tamper: dict, code: str) -> None:
     emulator.emulator.id_token_tamper = tamper
@@ -199,3 +202,32 @@ def test_an_authority_outage_at_the_callback_is_access_token_failed(
     assert_nothing_kept(live_server, member)
     # Nothing broken was cached: the next sign-in works.
     assert member.get(callback_url_for(live_server, member, emulator)).url == f"{live_server.url}/account/"
+
+
+
+@pytest.mark.parametrize(("azp", "accepted"), [(None, False), ("00000000-0000-0000-0000-000000000009", False),
+                                               ("client", True)])
+def test_an_id_token_for_several_audiences_needs_this_client_as_azp(
+        live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings, azp: str | None,
+        accepted: bool) -> None:
+    tamper: dict[str, Any] = {"aud": [microsoft.client_id, "00000000-0000-0000-0000-000000000009"]}
+    if azp is not None:
+        tamper["azp"] = microsoft.client_id if azp == "client" else azp
+    emulator.emulator.id_token_tamper = tamper
+    page = member.get(callback_url_for(live_server, member, emulator))
+    if accepted:
+        assert page.url == f"{live_server.url}/account/"
+    else:
+        assert failure_code(page) == "user_profile_failed"
+        assert_nothing_kept(live_server, member)
+
+
+@pytest.mark.parametrize("error", ["Your account is locked. Call 555-0100", "access_denied", "server_error"])
+def test_the_failure_page_shows_only_the_sites_own_words(live_server: Any, member: MemberBrowser, emulator: Any,
+                                                          microsoft: MicrosoftSettings, error: str) -> None:
+    lure = "Your account is locked. Call 555-0100 and give your password"
+    page = member.get(f"{live_server.url}/auth/microsoft/callback/?" + urlencode(
+        {"error": error, "error_description": f"AADSTS50053: {lure}", "state": "whatever"}))
+    assert page.status_code == 400
+    assert "555-0100" not in page.text and "password" not in page.text
+    assert "(AADSTS50053)" in page.text  # Microsoft's number may be shown, not its words
