@@ -102,9 +102,9 @@ def test_two_workers_and_the_web_process_redeem_each_refresh_token_once(
     for a in reversed(accounts):
         tokens.refresh_account(a.pk, renewed_before=sweep.renewed_before)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not RefreshSweep.objects.filter(finished_at__isnull=False).exists():
+    while time.monotonic() < deadline and not RefreshSweep.objects.filter(pk=sweep.pk, finished_at__isnull=False).exists():
         time.sleep(0.2)
-    sweep = RefreshSweep.objects.get()
+    sweep = RefreshSweep.objects.get(pk=sweep.pk)
     assert sweep.finished_at is not None, [w.read_text()[-3000:] for w in celery_workers.logs]
     assert sweep.due == 10
     assert list(MicrosoftAccount.objects.values_list("status", flat=True).distinct()) == ["active"]
