@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from graphfns.models import ApiKey, FunctionCall
 from membership.models import MicrosoftSettings
@@ -100,6 +102,43 @@ def test_someone_elses_task_is_not_found(client: Client, microsoft: MicrosoftSet
     assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
 
 
+def test_a_second_key_with_the_same_name_cannot_read_the_task(client: Client, microsoft: MicrosoftSettings,
+                                                               eager: None) -> None:
+    _, first = ApiKey.issue("dup")
+    _, second = ApiKey.issue("dup")
+    task_id = post(client, "/api/functions/users.get/execute?async=1",
+                   {"params": {"user_id": "adele@contoso.test"}}, first).json()["task_id"]
+    assert client.get(f"/api/tasks/{task_id}", **auth(first)).status_code == 200
+    response = client.get(f"/api/tasks/{task_id}", **auth(second))
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
+
+
+def test_a_key_replacing_a_revoked_one_cannot_read_its_tasks(client: Client, microsoft: MicrosoftSettings,
+                                                             eager: None) -> None:
+    old, old_raw = ApiKey.issue("nightly sync")
+    task_id = post(client, "/api/functions/users.get/execute?async=1",
+                   {"params": {"user_id": "adele@contoso.test"}}, old_raw).json()["task_id"]
+    old.revoked_at = timezone.now()
+    old.save()
+    _, new_raw = ApiKey.issue("nightly sync")
+    response = client.get(f"/api/tasks/{task_id}", **auth(new_raw))
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
+
+
+def test_a_renamed_member_still_reads_their_task_and_a_new_namesake_cannot(client: Client, connect: Connect,
+                                                                          eager: None) -> None:
+    lee = connect("lee")
+    client.force_login(lee)
+    task_id = post(client, "/api/functions/users.get/execute?async=1", {"params": {"user_id": "me"}}).json()["task_id"]
+    old_username = lee.username
+    lee.username = "lee.renamed"
+    lee.save()
+    assert client.get(f"/api/tasks/{task_id}").json()["state"] == "succeeded"
+    client.force_login(User.objects.create_user(old_username))
+    response = client.get(f"/api/tasks/{task_id}")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
+
+
 def test_an_unknown_task_is_not_found(client: Client, key: str) -> None:
     response = client.get("/api/tasks/0b7e4a1c-0000-4000-8000-000000000000", **auth(key))
     assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
@@ -143,7 +182,8 @@ def test_a_result_file_caught_half_written_reads_as_running(client: Client, key:
     from graphfns.tasks import OWNER_KEY
 
     task_id = "0d6a2d5e-8a44-4c39-9d1b-6a3f5f8e2c11"
-    cache.set(OWNER_KEY.format(task_id), {"caller": "api-key:sync job", "function": "users.get"}, 60)
+    owner = f"api-key:{ApiKey.objects.get(name='sync job').pk}"
+    cache.set(OWNER_KEY.format(task_id), {"owner": owner, "function": "users.get"}, 60)
     backend = celery_app.backend
     Path(backend.path.decode()).mkdir(parents=True, exist_ok=True)
     (Path(backend.path.decode()) / backend.get_key_for_task(task_id).decode()).write_text('{"status": "SUCC')
