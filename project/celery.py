@@ -9,7 +9,9 @@ so both speak the format.
 
 from __future__ import annotations
 
+import logging
 import os
+import traceback
 from typing import Any
 
 from celery import Celery
@@ -53,3 +55,31 @@ def _hide_argument_summaries(headers: dict[str, Any] | None = None, **kwargs: ob
             if field in headers:
                 headers[field] = HIDDEN
 
+
+class TaskLogFilter(logging.Filter):
+    """Celery's per-task log lines without values (installed on ``celery.app.trace`` by LOGGING).
+
+    Success: the task's name, id and duration, not its return value. Failure: the exception's type and
+    the traceback's frames, not the exception's text, which may quote a member's data.
+    """
+
+    SUCCESS = "Task %(name)s[%(id)s] succeeded in %(runtime)ss"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = record.args
+        if not isinstance(context, dict):
+            return True
+        if "return_value" in context:
+            record.msg = self.SUCCESS
+            record.args = {k: context[k] for k in ("id", "name", "runtime")}
+        elif "traceback" in context:
+            exc_type = record.exc_info[0] if record.exc_info else None
+            kind = f"{exc_type.__module__}.{exc_type.__qualname__}" if exc_type else "an error"
+            safe = {**context, "exc": kind, "traceback": HIDDEN, "args": HIDDEN, "kwargs": HIDDEN}
+            record.args = safe
+            if isinstance(getattr(record, "data", None), dict):
+                record.data = safe
+            if record.exc_info and record.exc_info[2] is not None:
+                frames = "".join(traceback.format_tb(record.exc_info[2]))
+                record.exc_text = f"Traceback (most recent call last):\n{frames}{kind} (message not logged)"
+        return True

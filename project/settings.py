@@ -233,6 +233,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Celery's task lines name the task, its id and duration; never its arguments, result or error text.
+    "filters": {"task_values": {"()": "project.celery.TaskLogFilter"}},
     # msal logs request bodies at DEBUG; never let them through.
-    "loggers": {"msal": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {"msal": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},
+                "celery.app.trace": {"filters": ["task_values"]}},
 }
