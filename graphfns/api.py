@@ -119,7 +119,8 @@ def function_execute(request: HttpRequest, name: str) -> JsonResponse:
         auth_user_id = acting if acting is None or isinstance(acting, int) else acting.pk
         if not isinstance(params, dict):
             raise FunctionError("ValidationError", "params must be a JSON object.", field="params")
-        task_id = tasks.submit(name, params, auth_user_id, caller.label, body.get("idempotency_key"))
+        task_id = tasks.submit(name, params, auth_user_id, caller.label, body.get("idempotency_key"),
+                               owner=caller.owner)
         return JsonResponse({"task_id": task_id}, status=202)
     result = execute(name, params, acting, caller=caller.label, idempotency_key=body.get("idempotency_key"))
     return JsonResponse({"result": result}, json_dumps_params={"default": str})
@@ -129,7 +130,7 @@ def function_execute(request: HttpRequest, name: str) -> JsonResponse:
 def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
     caller = authenticate(request)
     owner = tasks.owner(task_id)
-    if owner is None or (owner != caller.label and not caller.is_superuser):
+    if owner is None or (owner != caller.owner and not caller.is_superuser):
         raise FunctionError("TaskNotFound")  # someone else's task is as good as none
     return JsonResponse(tasks.status(task_id), json_dumps_params={"default": str})
 

@@ -43,6 +43,14 @@ class Caller:
         return f"user:{self.user.get_username()}"
 
     @property
+    def owner(self) -> str:
+        """Who owns the tasks this caller queues: the key or user by primary key. Key names repeat, and a
+        key made to replace a revoked one often takes its name; neither may read the other's results."""
+        if self.api_key is not None:
+            return f"api-key:{self.api_key.pk}"
+        return f"user:{self.user.pk}"
+
+    @property
     def is_superuser(self) -> bool:
         return self.user is not None and bool(getattr(self.user, "is_superuser", False))
 

@@ -3,7 +3,8 @@
 The task runs the same ``execute()`` as every other surface. A catalog error is a result, not a
 task failure: the task returns ``{"error": {...}}`` so its code and details survive the JSON
 result backend. Who submitted a task is kept beside it (in the cache, for as long as Celery keeps
-results) so only they can read it.
+results) so only they can read it: the API key or user by primary key (``Caller.owner``), never a
+name, since names repeat.
 """
 
 from __future__ import annotations
@@ -55,12 +56,13 @@ def run_function(self: Any, name: str, params: dict[str, Any], auth_user_id: int
 
 
 def submit(name: str, params: dict[str, Any], auth_user_id: int | None, caller: str,
-           idempotency_key: str | None = None) -> str:
-    """Queue a call; its task id. ``QueueUnavailable`` when the broker (or Redis) cannot be reached."""
+           idempotency_key: str | None = None, *, owner: str) -> str:
+    """Queue a call; its task id. ``caller`` names the caller in the call log; only ``owner`` may read
+    the task. ``QueueUnavailable`` when the broker (or Redis) cannot be reached."""
     task_id = str(uuid.uuid4())
     try:
         # The owner first, so the task can be looked up as soon as a worker has it.
-        cache.set(OWNER_KEY.format(task_id), {"caller": caller, "function": name}, _result_lifetime())
+        cache.set(OWNER_KEY.format(task_id), {"owner": owner, "function": name}, _result_lifetime())
         run_function.apply_async(
             args=(name, params, auth_user_id, caller, idempotency_key), task_id=task_id,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
@@ -71,14 +73,15 @@ def submit(name: str, params: dict[str, Any], auth_user_id: int | None, caller: 
 
 
 def owner(task_id: str) -> str | None:
-    """The caller label that submitted ``task_id``; None when unknown or expired."""
+    """The owner (``Caller.owner``) that submitted ``task_id``; None when unknown or expired."""
     if not TASK_ID.fullmatch(task_id):
         return None  # Celery task ids are UUIDs; anything else was never ours
     try:
         entry = cache.get(OWNER_KEY.format(task_id))
     except QUEUE_DOWN:
         raise FunctionError("QueueUnavailable") from None
-    return entry["caller"] if entry else None
+    # Entries written before owners were keyed by primary key carry "caller" (a name): nobody owns them.
+    return entry.get("owner") if entry else None
 
 
 def status(task_id: str) -> dict[str, Any]:

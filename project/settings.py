@@ -14,7 +14,22 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def private_folder(path: Path) -> Path:
+    """``path`` as a folder only its owner can enter (0700); an existing one of ours is tightened."""
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+    return path
+
+
+# The SQLite file, the file cache, locks and (without Redis) Celery's queue and results live here.
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.parent.mkdir(parents=True, exist_ok=True)
+private_folder(VAR_DIR)
 
 env = environ.Env()
 if env.bool("READ_DOT_ENV", default=True) and (BASE_DIR / ".env").exists():
@@ -132,20 +147,26 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'celery' / 'results'}"
 if not REDIS_URL:
-    _queue = VAR_DIR / "celery" / "queue"
+    _celery = private_folder(VAR_DIR / "celery")
+    _queue, _processed, _control, _results = (
+        private_folder(_celery / name) for name in ("queue", "processed", "control", "results")
+    )
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
-        "control_folder": str(VAR_DIR / "celery" / "control"),
+        "processed_folder": str(_processed),
+        "control_folder": str(_control),
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
+# Task arguments and results are JSON encrypted with FIELD_ENCRYPTION_KEY (project/celery.py), so
+# nothing readable rests in Redis or in VAR_DIR; every message, beat's and control's too, uses it.
+CELERY_TASK_SERIALIZER = "fernet-json"
+CELERY_RESULT_SERIALIZER = "fernet-json"
+CELERY_ACCEPT_CONTENT = ["fernet-json"]
+CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=86400)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
@@ -216,6 +237,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Celery's task lines name the task, its id and duration; never its arguments, result or error text.
+    "filters": {"task_values": {"()": "project.celery.TaskLogFilter"}},
     # msal logs request bodies at DEBUG; never let them through.
-    "loggers": {"msal": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {"msal": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},
+                "celery.app.trace": {"filters": ["task_values"]}},
 }

@@ -6,11 +6,19 @@ to check the HTTP shapes; a real worker is exercised elsewhere.
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from graphfns.models import ApiKey, FunctionCall
 from membership.models import MicrosoftSettings
@@ -100,6 +108,43 @@ def test_someone_elses_task_is_not_found(client: Client, microsoft: MicrosoftSet
     assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
 
 
+def test_a_second_key_with_the_same_name_cannot_read_the_task(client: Client, microsoft: MicrosoftSettings,
+                                                               eager: None) -> None:
+    _, first = ApiKey.issue("dup")
+    _, second = ApiKey.issue("dup")
+    task_id = post(client, "/api/functions/users.get/execute?async=1",
+                   {"params": {"user_id": "adele@contoso.test"}}, first).json()["task_id"]
+    assert client.get(f"/api/tasks/{task_id}", **auth(first)).status_code == 200
+    response = client.get(f"/api/tasks/{task_id}", **auth(second))
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
+
+
+def test_a_key_replacing_a_revoked_one_cannot_read_its_tasks(client: Client, microsoft: MicrosoftSettings,
+                                                             eager: None) -> None:
+    old, old_raw = ApiKey.issue("nightly sync")
+    task_id = post(client, "/api/functions/users.get/execute?async=1",
+                   {"params": {"user_id": "adele@contoso.test"}}, old_raw).json()["task_id"]
+    old.revoked_at = timezone.now()
+    old.save()
+    _, new_raw = ApiKey.issue("nightly sync")
+    response = client.get(f"/api/tasks/{task_id}", **auth(new_raw))
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
+
+
+def test_a_renamed_member_still_reads_their_task_and_a_new_namesake_cannot(client: Client, connect: Connect,
+                                                                          eager: None) -> None:
+    lee = connect("lee")
+    client.force_login(lee)
+    task_id = post(client, "/api/functions/users.get/execute?async=1", {"params": {"user_id": "me"}}).json()["task_id"]
+    old_username = lee.username
+    lee.username = "lee.renamed"
+    lee.save()
+    assert client.get(f"/api/tasks/{task_id}").json()["state"] == "succeeded"
+    client.force_login(User.objects.create_user(old_username))
+    response = client.get(f"/api/tasks/{task_id}")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
+
+
 def test_an_unknown_task_is_not_found(client: Client, key: str) -> None:
     response = client.get("/api/tasks/0b7e4a1c-0000-4000-8000-000000000000", **auth(key))
     assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
@@ -141,12 +186,91 @@ def test_a_result_file_caught_half_written_reads_as_running(client: Client, key:
     from django.core.cache import cache
 
     from graphfns.tasks import OWNER_KEY
+    from membership.encryption import encrypt
 
     task_id = "0d6a2d5e-8a44-4c39-9d1b-6a3f5f8e2c11"
-    cache.set(OWNER_KEY.format(task_id), {"caller": "api-key:sync job", "function": "users.get"}, 60)
+    owner = f"api-key:{ApiKey.objects.get(name='sync job').pk}"
+    cache.set(OWNER_KEY.format(task_id), {"owner": owner, "function": "users.get"}, 60)
     backend = celery_app.backend
     Path(backend.path.decode()).mkdir(parents=True, exist_ok=True)
-    (Path(backend.path.decode()) / backend.get_key_for_task(task_id).decode()).write_text('{"status": "SUCC')
+    token = encrypt(json.dumps({"status": "SUCCESS", "result": {"result": {}}, "task_id": task_id}))
+    (Path(backend.path.decode()) / backend.get_key_for_task(task_id).decode()).write_text(token[: len(token) // 2])
     body = client.get(f"/api/tasks/{task_id}", **auth(key))
     assert body.status_code == 200
     assert body.json()["state"] == "running"
+
+
+# -- nothing readable at rest: queued messages and stored results are encrypted ---------------------
+
+PASSWORD = "xWwvJ]6NMw+bWH-d"
+NEW_USER = {"accountEnabled": True, "displayName": "Ada Lovelace", "mailNickname": "ada",
+            "userPrincipalName": "ada@contoso.test", "passwordProfile": {"password": PASSWORD}}
+
+
+@pytest.fixture
+def held_queue() -> Iterator[str]:
+    """Background calls go to a queue no worker reads, so their messages stay where they rest."""
+    conf = celery_app.conf
+    queue = f"held-{uuid.uuid4().hex}"
+    saved = conf.task_routes
+    conf.update(task_routes={"graphfns.run_function": {"queue": queue}})
+    yield queue
+    conf.update(task_routes=saved)
+    celery_app.amqp.queues.pop(queue, None)
+    if os.environ.get("REDIS_URL"):
+        redis_client().delete(queue)
+    else:
+        for path in Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).glob(f"*.{queue}.msg"):
+            path.unlink()
+
+
+def redis_client() -> Any:
+    import redis
+
+    return redis.Redis.from_url(os.environ["REDIS_URL"])
+
+
+def queued_messages(queue: str) -> list[bytes]:
+    """Every message resting on the broker: the queue folder's files, or the Redis list of ``queue``."""
+    if os.environ.get("REDIS_URL"):
+        return list(redis_client().lrange(queue, 0, -1))
+    folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+    return [path.read_bytes() for path in folder.iterdir() if path.is_file()]
+
+
+def test_a_queued_password_is_not_readable_on_the_broker(client: Client, microsoft: MicrosoftSettings, key: str,
+                                                         held_queue: str) -> None:
+    response = post(client, "/api/functions/users.create/execute?async=1", {"params": {"user": NEW_USER}}, key)
+    assert response.status_code == 202, response.content
+    task_id = response.json()["task_id"]
+    messages = queued_messages(held_queue)
+    assert any(task_id.encode() in raw for raw in messages), "the task's message is not on the broker"
+    for raw in messages:
+        assert PASSWORD.encode() not in raw
+        assert b"ada@contoso.test" not in raw  # Celery copies a summary of the arguments into the headers
+        message = json.loads(raw)
+        body = base64.b64decode(message["body"]) if message["properties"].get("body_encoding") == "base64" \
+            else message["body"].encode()
+        assert PASSWORD.encode() not in body
+        assert b"ada@contoso.test" not in body
+
+
+def stored_result(task_id: str) -> bytes:
+    """The result backend's entry for ``task_id``, as it rests (a Redis key or a file)."""
+    backend = celery_app.backend
+    name = backend.get_key_for_task(task_id)
+    if os.environ.get("REDIS_URL"):
+        return bytes(redis_client().get(name))
+    return (Path(backend.path.decode()) / name.decode()).read_bytes()
+
+
+def test_a_stored_result_does_not_show_the_created_user(client: Client, microsoft: MicrosoftSettings, key: str,
+                                                       eager: None) -> None:
+    response = post(client, "/api/functions/users.create/execute?async=1", {"params": {"user": NEW_USER}}, key)
+    task_id = response.json()["task_id"]
+    task = client.get(f"/api/tasks/{task_id}", **auth(key)).json()
+    assert task["result"]["userPrincipalName"] == "ada@contoso.test"  # the owner still reads it
+    raw = stored_result(task_id)
+    for value in (b"ada@contoso.test", b"Ada Lovelace", b"SUCCESS"):
+        assert value not in raw
+        assert value not in base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.test import Client
 
 from graphfns.models import ApiKey, FunctionCall
 from membership.models import MicrosoftSettings
+from project.celery import app as celery_app
 from tests.conftest import Workers, seeded_user
 
 
@@ -139,3 +143,30 @@ def test_a_lost_database_connection_is_recovered_on_the_next_task(client: Client
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
     body = wait_for_task(client, key, submit(client, key, "users.get", {"user_id": "adele@contoso.test"}))
     assert body["state"] == "succeeded", body
+
+
+def test_a_worker_logs_a_success_without_the_result_and_stores_it_encrypted(
+    client: Client, emulator: Any, microsoft: MicrosoftSettings, key: str, celery_workers: Workers
+) -> None:
+    password = "Pq7!vLm2-" + os.urandom(4).hex()
+    user = {"accountEnabled": True, "displayName": "Grace Hopper", "mailNickname": "grace",
+            "userPrincipalName": "grace@contoso.test", "passwordProfile": {"password": password}}
+    task_id = submit(client, key, "users.create", {"user": user})
+    body = wait_for_task(client, key, task_id)
+    assert body["state"] == "succeeded", body
+    deadline = time.monotonic() + 10  # the worker logs its line just after storing the result
+    while time.monotonic() < deadline and not any(f"[{task_id}] succeeded in" in log.read_text()
+                                                  for log in celery_workers.logs):
+        time.sleep(0.1)
+    logs = "".join(log.read_text(errors="replace") for log in celery_workers.logs)
+    line = next(line for line in logs.splitlines() if f"[{task_id}] succeeded in" in line)
+    assert re.search(rf"Task graphfns\.run_function\[{task_id}\] succeeded in [0-9.]+s$", line), line
+    for value in (password, "grace@contoso.test", "Grace Hopper", body["result"]["id"]):
+        assert value not in logs
+    backend = celery_app.backend
+    name = backend.get_key_for_task(task_id)
+    if os.environ.get("REDIS_URL"):
+        stored = bytes(redis.Redis.from_url(os.environ["REDIS_URL"]).get(name))
+    else:
+        stored = (Path(backend.path.decode()) / name.decode()).read_bytes()
+    assert b"grace@contoso.test" not in stored and b"Grace Hopper" not in stored

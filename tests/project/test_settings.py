@@ -97,3 +97,25 @@ def test_celery_uses_redis_when_configured_and_the_filesystem_otherwise(
     got_broker, got_backend = result.stdout.split()
     assert got_broker == broker
     assert got_backend.startswith(result_backend)
+
+
+def test_var_dir_and_celery_folders_are_private(tmp_path: Path) -> None:
+    fresh, loose = tmp_path / "fresh" / "var", tmp_path / "loose"
+    (loose / "celery" / "queue").mkdir(parents=True, mode=0o755)
+    loose.chmod(0o755)
+    (loose / "celery").chmod(0o755)
+    code = "import django; django.setup()"
+    for var in (fresh, loose):
+        result = run(["-c", code], DEBUG="true", FIELD_ENCRYPTION_KEY=key(), REDIS_URL="", VAR_DIR=str(var))
+        assert result.returncode == 0, result.stderr
+        folders = [var, var / "celery", *(var / "celery" / n for n in ("queue", "processed", "control", "results"))]
+        assert {str(f): oct(f.stat().st_mode & 0o777) for f in folders} == {str(f): "0o700" for f in folders}
+
+
+def test_results_expire_after_a_day_unless_configured(tmp_path: Path) -> None:
+    code = "from project.celery import app; print(int(getattr(app.conf.result_expires, 'total_seconds', lambda: app.conf.result_expires)()))"
+    default = run(["-c", code], DEBUG="true", FIELD_ENCRYPTION_KEY=key(), VAR_DIR=str(tmp_path))
+    assert (default.returncode, default.stdout.strip()) == (0, "86400"), default.stderr
+    configured = run(["-c", code], DEBUG="true", FIELD_ENCRYPTION_KEY=key(), VAR_DIR=str(tmp_path),
+                     CELERY_RESULT_EXPIRES="3600")
+    assert configured.stdout.strip() == "3600", configured.stderr
