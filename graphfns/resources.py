@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from graphfns.errors import FunctionError
-from graphfns.execution import Call
+from graphfns.execution import LONE_SURROGATE, Call, has_lone_surrogate
 
 SELECT = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9]*$"}, "maxItems": 50,
           "description": "Properties to return ($select)."}
@@ -82,8 +82,8 @@ def checked_path(call: Call, path: str) -> list[str]:
         seg = unquote(raw)
         if seg in ("", ".", "..") or "/" in seg or "\\" in seg or any(ord(c) < 32 or ord(c) == 127 for c in seg):
             raise refuse("empty, '.', '..' and encoded '/' segments are not allowed.")
-        if any(0xD800 <= ord(c) <= 0xDFFF for c in seg):
-            raise refuse("it holds a lone surrogate, which is not text.")
+        if has_lone_surrogate(seg):
+            raise refuse(LONE_SURROGATE)
         if seg.startswith("$") and seg.lower() not in _SYSTEM_SEGMENTS:
             raise refuse(f"of the $ segments only {', '.join(sorted(_SYSTEM_SEGMENTS))} are allowed, not {seg}.")
         segments.append(seg)
