@@ -21,7 +21,7 @@ from graphfns import tasks
 from graphfns.app_tokens import clear_app_token_cache
 from graphfns.authentication import SELF, authenticate
 from graphfns.errors import FunctionError
-from graphfns.execution import execute
+from graphfns.execution import MAX_NESTING, check_json_values, execute
 from graphfns.openapi import document
 from graphfns.registry import load
 
@@ -63,6 +63,11 @@ def api_view(*methods: str) -> Callable[[View], View]:
     return decorate
 
 
+def _no_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which JSON has not, and nothing downstream can send them on.
+    raise FunctionError("ValidationError", f"The request body holds {name}, which is not a JSON number.", value=name)
+
+
 def read_body(request: HttpRequest) -> dict[str, Any]:
     try:
         raw = request.body
@@ -71,7 +76,10 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise FunctionError("ValidationError", f"The request body is nested too deeply: at most {MAX_NESTING} "
+                            "levels of objects and arrays.", max_depth=MAX_NESTING) from None
     except (UnicodeDecodeError, ValueError):
         raise FunctionError("ValidationError", "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
@@ -81,6 +89,8 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
     if unknown:
         raise FunctionError("ValidationError", f"Unknown field(s) in the body: {', '.join(unknown)}. Function "
                             "parameters go inside \"params\".", fields=unknown)
+    for field, value in body.items():
+        check_json_values(value, "" if field == "params" else field)
     key = body.get("idempotency_key")
     if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
         raise FunctionError("ValidationError", "idempotency_key must be a string of 1 to 200 characters.",

@@ -11,7 +11,16 @@ from graphfns.client import graph_failure
 from graphfns.errors import FunctionError
 from graphfns.execution import Call
 from graphfns.registry import USER_ID, function, schema
-from graphfns.resources import REQUEST_PARAMS, checked_path, collection, entity, joined, pass_through, segment
+from graphfns.resources import (
+    REQUEST_PARAMS,
+    checked_path,
+    collection,
+    entity,
+    joined,
+    pass_through,
+    segment,
+    user_root,
+)
 
 READ = ("Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared",
         "Calendars.ReadWrite.Shared")
@@ -484,14 +493,25 @@ def find_meeting_times(call: Call, params: dict[str, Any]) -> Any:
 
 # -- pass-through ---------------------------------------------------------------------------------
 
-CALENDAR_TREES = ("calendar", "calendars", "events", "calendarview")
+# The navigation properties of a user that hold calendar data (Graph v1.0); everything below them (events'
+# instances and attachments, accept / decline / cancel, a calendar's events and permissions) is calendar data too.
+CALENDAR_TREES = ("calendar", "calendars", "calendarGroups", "events", "calendarView")
+_TREES = {t.lower() for t in CALENDAR_TREES}
+_ALLOWED = (f"calendar.request reaches only /me/{{{', '.join(CALENDAR_TREES)}}} and what is below them, and the "
+            "same under /users/{id}.")
 
 
 @function(
     "calendar.request",
-    description="Any Graph request under a user's calendar, calendars, events or calendarView (method, path, "
-                "query, body), as CodeMash's raw request.",
-    params=schema(REQUEST_PARAMS, ["method", "path"]),
+    description="Any Graph request under a user's calendar, calendars, calendarGroups, events or calendarView "
+                "(method, path, query, body), as CodeMash's raw request. Other paths, even the user itself, are "
+                "refused before any call.",
+    params=schema({**REQUEST_PARAMS, "path": {
+        **REQUEST_PARAMS["path"],
+        "description": "/me/... or /users/{id}/... followed by calendar, calendars, calendarGroups, events or "
+                       "calendarView, and anything below them (e.g. /me/events/{id}/instances, "
+                       "/users/{id}/events/{id}/accept). No query string: use query.",
+    }}, ["method", "path"]),
     delegated=READ,
     application=APP_READ,
     example={"method": "GET", "path": "/me/events", "query": {"$select": "subject,start", "$top": 5}},
@@ -499,8 +519,7 @@ CALENDAR_TREES = ("calendar", "calendars", "events", "calendarview")
 )
 def request(call: Call, params: dict[str, Any]) -> Any:
     segments = checked_path(call, params["path"])
-    root = 1 if segments[0].lower() == "me" else 2 if segments[0].lower() == "users" else 0
-    if not root or len(segments) <= root or segments[root].lower() not in CALENDAR_TREES:
-        raise FunctionError("ValidationError", "path: calendar.request reaches only /me/{calendar, calendars, events, "
-                            "calendarView}/... and the same under /users/{id}.", field="path")
+    root = user_root(segments)
+    if not root or len(segments) <= root or segments[root].lower() not in _TREES:
+        raise FunctionError("ValidationError", f"path: {_ALLOWED}", field="path")
     return pass_through(call, params, joined(segments))

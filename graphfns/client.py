@@ -9,6 +9,7 @@ catalog ``FunctionError``.
 
 from __future__ import annotations
 
+import json as json_text
 import logging
 import random
 import time
@@ -99,6 +100,8 @@ class GraphClient:
                 raw: bool = False) -> GraphResponse:
         method = method.upper()
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        if json is not None:
+            _check_json_body(json)
         session = microsoft_session()
         started = time.monotonic()
         attempt = 0
@@ -194,6 +197,16 @@ class GraphClient:
                     answers[r["id"]] = {"id": r["id"], "status": 429, "body": {"error": {"code": "TooManyRequests"}}}
                 pending = []
         return [answers[str(r["id"])] for r in requests_]
+
+
+def _check_json_body(body: Any) -> None:
+    """A body requests would refuse to send (NaN, Infinity) or could not serialise (too deep) is the caller's
+    mistake, refused before any attempt: a ValidationError, not an InternalError."""
+    try:
+        json_text.dumps(body, allow_nan=False)
+    except (ValueError, RecursionError):
+        raise FunctionError("ValidationError", "body: it holds NaN or Infinity, or is nested too deeply, and cannot "
+                            "be sent as JSON.", field="body") from None
 
 
 def _body(response: requests.Response, raw: bool) -> Any:

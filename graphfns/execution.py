@@ -6,6 +6,7 @@ This is the one entry point behind every surface (Python, HTTP API, CLI, Celery 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 import uuid
@@ -55,6 +56,8 @@ class Call:
     def user_path(self, user_id: str) -> str:
         """The Graph path of a user: 'me', a platform user id, an object id or a UPN."""
         user_id = str(user_id).strip()
+        if has_lone_surrogate(user_id):
+            raise FunctionError("ValidationError", f"user_id: {LONE_SURROGATE}", field="user_id")
         if user_id.lower() == "me":
             if not self.delegated:
                 raise FunctionError("ValidationError", "user_id 'me' needs a member to act as: give auth_user_id.",
@@ -76,6 +79,39 @@ class Call:
             self.progress(done, total)
 
 
+MAX_NESTING = 32  # levels of objects and arrays in params; Graph's own bodies need a handful
+LONE_SURROGATE = "the text holds a lone surrogate (such as \\ud800), which is not a character and cannot be sent."
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
+def check_json_values(value: Any, field: str = "") -> None:
+    """Refuse what JSON cannot carry to Graph: NaN and infinities, lone surrogates, nesting beyond MAX_NESTING.
+
+    Walks without recursion, so a value nested past Python's recursion limit is refused, not a crash.
+    ``field`` names ``value`` in the error ("" for params themselves).
+    """
+    stack: list[tuple[Any, str, int]] = [(value, field, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        name = where or "params"
+        if isinstance(item, float) and not math.isfinite(item):
+            raise FunctionError("ValidationError", f"{name}: NaN and Infinity are not JSON numbers.", field=name)
+        if isinstance(item, str) and has_lone_surrogate(item):
+            raise FunctionError("ValidationError", f"{name}: {LONE_SURROGATE}", field=name)
+        if isinstance(item, dict | list | tuple):
+            if depth >= MAX_NESTING:
+                raise FunctionError("ValidationError", f"{name}: nested deeper than {MAX_NESTING} levels of objects "
+                                    "and arrays.", field=name, max_depth=MAX_NESTING)
+            for key, child in (item.items() if isinstance(item, dict) else enumerate(item)):
+                if isinstance(key, str) and has_lone_surrogate(key):
+                    raise FunctionError("ValidationError", f"{name}: a key: {LONE_SURROGATE}", field=name)
+                stack.append((child, f"{where}.{key}" if where else str(key), depth + 1))
+
+
 @lru_cache(maxsize=256)
 def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(load()[name].params)
@@ -84,6 +120,7 @@ def _validator(name: str) -> Draft202012Validator:
 def validate_params(fn: Function, params: Any) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise FunctionError("ValidationError", "params must be a JSON object.", field="params")
+    check_json_values(params)
     errors = sorted(_validator(fn.name).iter_errors(params), key=lambda e: list(e.absolute_path))
     if errors:
         problems = []

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from graphfns.errors import FunctionError
-from graphfns.execution import Call
+from graphfns.execution import LONE_SURROGATE, Call, has_lone_surrogate
 
 SELECT = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9]*$"}, "maxItems": 50,
           "description": "Properties to return ($select)."}
@@ -64,10 +64,12 @@ def _cursor(call: Call, path: str, cursor: str) -> str:
 
 # Characters Graph paths use literally: $value, $ref, roleTemplateId='…', OData function arguments.
 _PATH_SAFE = "$@'()=,:;!*+~"
+# The OData system segments a pass-through may use; $batch, $entity, $metadata and the like reach any resource.
+_SYSTEM_SEGMENTS = {"$value", "$ref", "$count"}
 
 
 def checked_path(call: Call, path: str) -> list[str]:
-    """The decoded segments of a relative Graph path; a URL, another host or ``..`` is refused."""
+    """The decoded segments of a relative Graph path; a URL, another host, ``..`` or $batch is refused."""
     def refuse(why: str) -> FunctionError:
         return FunctionError("ValidationError", f"path: {why}", field="path")
 
@@ -80,10 +82,34 @@ def checked_path(call: Call, path: str) -> list[str]:
         seg = unquote(raw)
         if seg in ("", ".", "..") or "/" in seg or "\\" in seg or any(ord(c) < 32 or ord(c) == 127 for c in seg):
             raise refuse("empty, '.', '..' and encoded '/' segments are not allowed.")
+        if has_lone_surrogate(seg):
+            raise refuse(LONE_SURROGATE)
+        if seg.startswith("$") and seg.lower() not in _SYSTEM_SEGMENTS:
+            raise refuse(f"of the $ segments only {', '.join(sorted(_SYSTEM_SEGMENTS))} are allowed, not {seg}.")
         segments.append(seg)
     if segments[0].lower() == "me" and not call.delegated:
         raise refuse("/me needs a member to act as: give auth_user_id, or use /users/{id}.")
     return segments
+
+
+def is_type_cast(seg: str) -> bool:
+    """An OData type cast segment such as microsoft.graph.group."""
+    return seg.lower().startswith("microsoft.graph.")
+
+
+def user_root(segments: list[str]) -> int:
+    """How many leading segments name one user: 1 for /me, 2 for /users/{id}; 0 when they name no one user.
+
+    {id} must be a key (an object id or a UPN), not $count, a function such as delta() or a type cast.
+    """
+    first = segments[0].lower()
+    if first == "me":
+        return 1
+    if first == "users" and len(segments) >= 2:
+        key = segments[1]
+        if not (key.startswith("$") or "(" in key or is_type_cast(key)):
+            return 2
+    return 0
 
 
 def joined(segments: list[str]) -> str:

@@ -7,6 +7,7 @@ collection (all pages or one page with a cursor), and checking a pass-through pa
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,10 +22,12 @@ from graphfns.resources import (
     checked_path,
     collection,
     entity,
+    is_type_cast,
     joined,
     pass_through,
     segment,
     select,
+    user_root,
 )
 from membership.validators import is_guid
 
@@ -390,11 +393,72 @@ def remove_directory_role(call: Call, params: dict[str, Any]) -> Any:
 
 # -- pass-through -----------------------------------------------------------------------------------
 
+# The read-only directory relationships of a user (Graph v1.0 navigation properties) users.request may read;
+# mail, calendars, files, authentication methods and the like belong to other families, or to none.
+DIRECTORY_RELATIONSHIPS = ("manager", "directReports", "memberOf", "transitiveMemberOf", "ownedObjects",
+                           "ownedDevices", "registeredDevices", "createdObjects", "appRoleAssignments",
+                           "licenseDetails", "photo", "photos")
+_RELATIONSHIPS = {r.lower() for r in DIRECTORY_RELATIONSHIPS}
+_SINGLE_VALUED = {"manager", "photo"}
+_ALLOWED = ("users.request reaches only a user (/me, /users/{id}; GET /users lists them) and, read-only, its "
+            f"directory relationships: {', '.join(DIRECTORY_RELATIONSHIPS)}. Writes (PATCH, DELETE) go only to the "
+            "user itself.")
+
+
+def _is_system_or_cast(seg: str) -> bool:
+    return seg.startswith("$") or is_type_cast(seg)  # checked_path lets through only $value, $ref and $count
+
+
+def _is_directory_read(below_user: list[str]) -> bool:
+    """A relationship, then (collections) one member's key, then at most a $ segment or a type cast:
+    e.g. manager/$ref, memberOf/microsoft.graph.group/$count, photos/48x48/$value; no further navigation."""
+    if not below_user:
+        return True
+    name, below = below_user[0].lower(), below_user[1:]
+    if name not in _RELATIONSHIPS:
+        return False
+    if name in _SINGLE_VALUED:
+        return len(below) <= 1 and all(_is_system_or_cast(s) for s in below)
+    return len(below) <= 2 and all(_is_system_or_cast(s) for s in below[1:])
+
+
+def _expanded(value: str) -> list[str]:
+    """The top-level items of an OData $expand, e.g. 'manager($select=id,displayName),memberOf'."""
+    items, depth, start = [], 0, 0
+    for i, c in enumerate(value):
+        depth += (c == "(") - (c == ")")
+        if c == "," and depth == 0:
+            items.append(value[start:i])
+            start = i + 1
+    items.append(value[start:])
+    return items
+
+
+def _check_expand(query: dict[str, Any]) -> None:
+    # Graph takes query options with or without the $ (v1.0): $expand=events would read the calendar.
+    for key, value in query.items():
+        if key.lstrip("$").lower() != "expand":
+            continue
+        for item in _expanded(str(value)):
+            found = re.fullmatch(r"\s*([A-Za-z]\w*)\s*(\(.*\))?\s*", item, re.DOTALL)
+            if not found or found[1].lower() not in _RELATIONSHIPS or "expand" in (found[2] or "").lower():
+                raise FunctionError("ValidationError", "query: $expand may name only the directory relationships "
+                                    f"{', '.join(DIRECTORY_RELATIONSHIPS)}, without a nested $expand.",
+                                    field="query")
+
 
 @function(
     "users.request",
-    description="Any Graph request under /users or /me (method, path, query, body), as CodeMash's raw request.",
-    params=schema(REQUEST_PARAMS, ["method", "path"]),
+    description="A Graph request for a user and its directory relationships (method, path, query, body), as "
+                "CodeMash's raw request: GET, PATCH or DELETE on /me or /users/{id}, GET on /users, and GET on "
+                f"the user's {', '.join(DIRECTORY_RELATIONSHIPS)}. Other paths (mail, calendars, files, "
+                "authentication methods) and writes to relationships are refused before any call.",
+    params=schema({**REQUEST_PARAMS, "path": {
+        **REQUEST_PARAMS["path"],
+        "description": "/me or /users/{id} (any method); GET only: /users, or the user followed by one of "
+                       f"{', '.join(DIRECTORY_RELATIONSHIPS)} (e.g. /users/{{id}}/manager, /me/memberOf, "
+                       "/me/photos/48x48/$value). No query string: use query.",
+    }}, ["method", "path"]),
     delegated=ANY_USER,
     application=APP_ANY_USER,
     example={"method": "GET", "path": "/users/lee@contoso.test/manager", "query": {"$select": "displayName"}},
@@ -402,7 +466,12 @@ def remove_directory_role(call: Call, params: dict[str, Any]) -> Any:
 )
 def request(call: Call, params: dict[str, Any]) -> Any:
     segments = checked_path(call, params["path"])
-    if segments[0].lower() not in ("users", "me"):
-        raise FunctionError("ValidationError", "path: users.request reaches only /users/... and /me/....",
-                            field="path")
+    root = user_root(segments)
+    if params["method"] == "GET":
+        allowed = [s.lower() for s in segments] == ["users"] or (root > 0 and _is_directory_read(segments[root:]))
+    else:  # PATCH and DELETE on the user itself; POST and PUT have nothing to reach there
+        allowed = params["method"] in ("PATCH", "DELETE") and root > 0 and len(segments) == root
+    if not allowed:
+        raise FunctionError("ValidationError", f"path: {_ALLOWED}", field="path")
+    _check_expand(params.get("query") or {})
     return pass_through(call, params, joined(segments))

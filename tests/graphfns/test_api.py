@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -193,3 +194,37 @@ def test_an_authority_outage_answers_the_api_caller_with_a_catalog_code(
     assert response.status_code == status, response.content
     assert response.json()["error"]["code"] == code
     assert FunctionCall.objects.get().error_code == code
+
+
+PATCH_LEE = '{"params": {"method": "PATCH", "path": "/users/lee@contoso.test", "body": %s}}'
+
+
+@pytest.mark.parametrize("name, body", [
+    ("users.request", PATCH_LEE % ('{"jobTitle": ' + "[" * 100_000 + "]" * 100_000 + "}")),
+    ("users.request", PATCH_LEE % ('{"jobTitle": ' + "[" * 200 + "]" * 200 + "}")),
+    ("users.get", '{"params": {"user_id": "me"}, "auth_user_id": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+    ("users.request", PATCH_LEE % '{"jobTitle": NaN}'),
+    ("users.request", PATCH_LEE % '{"jobTitle": "CTO", "x": [Infinity]}'),
+    ("users.request", PATCH_LEE % '{"jobTitle": -Infinity}'),
+    ("users.request", PATCH_LEE % '{"jobTitle": 1e999}'),
+    ("users.get", '{"params": {"user_id": "lee\\ud800@contoso.test"}}'),
+    ("users.request", '{"params": {"method": "GET", "path": "/users/lee\\udc00@contoso.test"}}'),
+    ("users.request", PATCH_LEE % '{"jobTitle": "\\ud83d"}'),
+    ("users.request", PATCH_LEE % '{"\\udfff": "CTO"}'),
+    ("users.get", '{"params": {"user_id": "adele@contoso.test"}, "idempotency_key": "\\ud800"}'),
+    ("calendar.find_meeting_times", '{"params": {"user_id": "lee@contoso.test", "start": "2026-12-01T09:00:00Z", '
+                                    '"end": "2026-12-01T17:00:00Z", "minimum_attendee_percentage": NaN}}'),
+], ids=["deep-body", "200-levels", "deep-auth-user-id", "nan", "infinity-in-list", "minus-infinity",
+       "overflowing-number", "surrogate-user-id", "surrogate-path", "surrogate-in-body", "surrogate-key",
+       "surrogate-idempotency-key", "nan-param"])
+def test_malformed_input_is_a_validation_error_without_an_error_log(
+        name: str, body: str, client: Client, emulator: Any, microsoft: MicrosoftSettings, api_key: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    emulator.emulator.requests.clear()
+    response = post(client, f"/api/functions/{name}/execute", body, api_key)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "ValidationError"
+    assert isinstance(error["message"], str) and error["details"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert sum(n for key, n in emulator.emulator.requests.items() if " /v1.0" in key) == 0

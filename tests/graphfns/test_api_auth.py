@@ -54,6 +54,21 @@ def test_a_key_runs_only_its_allowed_functions(client: Client, microsoft: Micros
     assert response.status_code == 200, response.content
 
 
+def test_a_key_limited_to_users_cannot_read_another_users_events_through_users_request(
+        client: Client, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    _, raw = ApiKey.issue("directory sync", allowed_functions="users.*")
+    emulator.emulator.requests.clear()
+    for method, path in (("GET", "/users/megan@contoso.test/events"), ("GET", "/users/megan@contoso.test/calendar"),
+                         ("POST", "/users/megan@contoso.test/events")):
+        params = {"method": method, "path": path, **({"body": {"subject": "Planted"}} if method == "POST" else {})}
+        response = post(client, "/api/functions/users.request/execute", {"params": params}, raw)
+        assert error_of(response) == (400, "ValidationError")
+        assert response.json()["error"]["details"]["field"] == "path"
+    assert sum(n for key, n in emulator.emulator.requests.items() if " /v1.0" in key) == 0
+    calendar = {"params": {"method": "GET", "path": "/users/megan@contoso.test/events"}}
+    assert error_of(post(client, "/api/functions/calendar.request/execute", calendar, raw)) == (403, "PermissionDenied")
+
+
 def test_a_delegated_only_key_may_not_call_as_the_application(client: Client, connect: Connect) -> None:
     lee = connect("lee")
     _, raw = ApiKey.issue("member portal", delegated_only=True)

@@ -439,6 +439,11 @@ def test_raw_calendar_requests_reach_a_users_calendar_trees(connect: Connect, em
     "/me/events/%2e%2e/%2e%2e/messages",
     "/groups/x/events",
     "https://graph.microsoft.com/v1.0/me/events",
+    "/users/lee@contoso.test/messages",
+    "/users/$count/events",
+    "/users/delta()/events",
+    "/me/events/$batch",
+    "/me/events/x/$entity",
 ])
 def test_a_raw_request_outside_the_calendar_trees_is_refused(path: str, connect: Connect, emulator: Any) -> None:
     lee = connect("lee")
@@ -446,6 +451,18 @@ def test_a_raw_request_outside_the_calendar_trees_is_refused(path: str, connect:
     error = failure("calendar.request", {"method": "GET", "path": path}, lee)
     assert (error.code, error.details["field"]) == ("ValidationError", "path")
     assert graph_calls(emulator) == 0
+
+
+def test_raw_calendar_requests_read_events_and_the_calendar_view(connect: Connect, emulator: Any) -> None:
+    lee = connect("lee")
+    events = graphfns.execute("calendar.request", {"method": "GET", "path": "/me/Events",
+                                                   "query": {"$select": "subject"}}, auth_user=lee)
+    assert "Engineering weekly sync" in [e["subject"] for e in events["body"]["value"]]
+    start = week_start(emulator)
+    view = graphfns.execute("calendar.request", {
+        "method": "GET", "path": f"/users/{LEE}/calendarView",
+        "query": {"startDateTime": start.isoformat(), "endDateTime": (start + timedelta(days=7)).isoformat()}})
+    assert view["status"] == 200 and view["body"]["value"]
 
 
 @pytest.mark.parametrize("name", ["calendar.calendar_view", "calendar.get_schedule", "calendar.find_meeting_times"])

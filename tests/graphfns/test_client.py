@@ -167,3 +167,12 @@ def test_a_retry_is_made_when_the_deadline_leaves_room_for_it(
     fault(http_emulator, emulator, kind="latency", latency_ms=1_500, path="/v1.0/users/*", count=1)
     assert app_client.get("/users/adele@contoso.test")["givenName"] == "Adele"  # deadline 5 s: room for two
     assert app_client.stats.requests == 2
+
+
+@pytest.mark.parametrize("body", [{"jobTitle": float("nan")}, {"x": [float("inf")]}])
+def test_a_body_json_cannot_carry_is_a_validation_error_before_any_attempt(
+        app_client: GraphClient, body: dict[str, Any]) -> None:
+    with pytest.raises(FunctionError) as excinfo:
+        app_client.request("PATCH", "/users/lee@contoso.test", json=body)
+    assert (excinfo.value.code, excinfo.value.details["field"]) == ("ValidationError", "body")
+    assert app_client.stats.requests == 0

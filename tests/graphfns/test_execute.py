@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -127,3 +128,52 @@ def test_the_application_token_is_requested_once_for_many_calls(emulator: Any, m
     graphfns.execute("users.get", {"user_id": "adele@contoso.test"})
     graphfns.execute("users.get", {"user_id": "adele@contoso.test"})
     assert emulator.emulator.grants["client_credentials"] == 2
+
+
+@pytest.mark.parametrize("name, params, field", [
+    ("users.request", {"method": "PATCH", "path": "/users/lee@contoso.test", "body": {"jobTitle": float("nan")}},
+     "body.jobTitle"),
+    ("users.request", {"method": "PATCH", "path": "/users/lee@contoso.test", "body": {"x": [float("-inf")]}},
+     "body.x.0"),
+    ("calendar.find_meeting_times", {"user_id": "lee@contoso.test", "start": "2026-12-01T09:00:00Z",
+                                     "end": "2026-12-01T17:00:00Z", "minimum_attendee_percentage": float("nan")},
+     "minimum_attendee_percentage"),
+    ("users.get", {"user_id": "lee\ud800@contoso.test"}, "user_id"),
+    ("users.get_many", {"user_ids": ["adele@contoso.test", "\udc00@contoso.test"]}, "user_ids.1"),
+    ("users.request", {"method": "GET", "path": "/users/lee\ud800@contoso.test/manager"}, "path"),
+    ("users.request", {"method": "PATCH", "path": "/users/lee@contoso.test", "body": {"jobTitle": "\ud83d"}},
+     "body.jobTitle"),
+], ids=["nan-in-body", "infinity-in-body", "nan-param", "surrogate-user-id", "surrogate-in-a-list",
+        "surrogate-path", "surrogate-in-body"])
+def test_values_json_cannot_carry_are_refused_before_any_call(
+        name: str, params: dict[str, Any], field: str, emulator: Any, microsoft: MicrosoftSettings,
+        caplog: pytest.LogCaptureFixture) -> None:
+    emulator.emulator.requests.clear()
+    with pytest.raises(FunctionError) as excinfo:
+        graphfns.execute(name, params)
+    assert (excinfo.value.code, excinfo.value.details["field"]) == ("ValidationError", field)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert sum(n for key, n in emulator.emulator.requests.items() if " /v1.0" in key) == 0
+
+
+def test_params_nested_too_deeply_are_refused(emulator: Any, microsoft: MicrosoftSettings) -> None:
+    deep: Any = "CTO"
+    for _ in range(5000):  # deeper than Python's recursion limit
+        deep = [deep]
+    with pytest.raises(FunctionError) as excinfo:
+        graphfns.execute("users.request", {"method": "PATCH", "path": "/users/lee@contoso.test",
+                                           "body": {"jobTitle": deep}})
+    assert excinfo.value.code == "ValidationError"
+    assert excinfo.value.details["field"].startswith("body.jobTitle.0.0")
+
+
+def test_a_body_nested_as_deep_as_graph_bodies_go_is_sent(connect: Connect) -> None:
+    lee = connect("lee", scopes=["Calendars.ReadWrite"])
+    event = {"subject": "Nested", "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "UTC"},
+             "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "UTC"},
+             "recurrence": {"pattern": {"type": "daily", "interval": 1, "daysOfWeek": ["monday"]},
+                            "range": {"type": "numbered", "startDate": "2026-12-01", "numberOfOccurrences": 2}},
+             "attendees": [{"emailAddress": {"address": "megan@contoso.test", "name": "Megan"}, "type": "required"}]}
+    created = graphfns.execute("calendar.request", {"method": "POST", "path": "/me/events", "body": event},
+                               auth_user=lee)
+    assert created["status"] == 201

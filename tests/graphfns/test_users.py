@@ -350,6 +350,9 @@ def test_the_application_sends_raw_requests_with_headers_and_binary_answers(micr
     "/users\\..\\groups",
     "/users//manager",
     "/me/manager",  # no member to act as
+    "/users/$batch",
+    "/users/lee@contoso.test/$batch",
+    "/users/%24batch",
 ])
 def test_a_raw_request_outside_users_and_me_is_refused_before_any_call(
         path: str, emulator: Any, microsoft: MicrosoftSettings) -> None:
@@ -363,3 +366,72 @@ def test_a_raw_request_outside_users_and_me_is_refused_before_any_call(
 def test_a_raw_get_with_a_body_is_refused(microsoft: MicrosoftSettings) -> None:
     error = failure("users.request", {"method": "GET", "path": "/users", "body": {"x": 1}})
     assert (error.code, error.details["field"]) == ("ValidationError", "body")
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/users/lee@contoso.test/events"),
+    ("GET", "/users/lee@contoso.test/calendar/events"),
+    ("GET", "/users/lee@contoso.test/calendarView"),
+    ("GET", "/users/lee@contoso.test/messages"),
+    ("GET", "/users/lee@contoso.test/drive"),
+    ("GET", "/users/lee@contoso.test/authentication/methods"),
+    ("GET", "/users/lee@contoso.test/EVENTS"),
+    ("GET", "/users/lee@contoso.test/%65vents"),
+    ("GET", "/users/lee@contoso.test/memberOf/x/microsoft.graph.group/members"),
+    ("GET", "/users/lee@contoso.test/manager/microsoft.graph.user/events"),
+    ("GET", "/users/lee@contoso.test/photo/$value/x"),
+    ("GET", "/users/delta()/events"),
+    ("PUT", "/users/lee@contoso.test/manager/$ref"),
+    ("DELETE", "/users/lee@contoso.test/manager/$ref"),
+    ("POST", "/users/megan@contoso.test/events"),
+    ("POST", "/users/lee@contoso.test/memberOf"),
+    ("PUT", "/users/lee@contoso.test/photo/$value"),
+    ("POST", "/users"),
+    ("POST", "/users/lee@contoso.test"),
+])
+def test_a_raw_request_beyond_the_user_and_its_directory_relationships_is_refused_before_any_call(
+        method: str, path: str, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    emulator.emulator.requests.clear()
+    body = {"subject": "Planted"} if method in ("POST", "PUT") else None
+    error = failure("users.request", {"method": method, "path": path, **({"body": body} if body else {})})
+    assert (error.code, error.details["field"]) == ("ValidationError", "path")
+    assert "memberOf" in error.message  # it names what is allowed
+    assert graph_calls(emulator) == 0
+
+
+def test_a_member_cannot_reach_their_own_mail_or_calendar_through_users_request(
+        connect: Connect, emulator: Any) -> None:
+    lee = connect("lee", scopes=["User.ReadWrite.All"])
+    emulator.emulator.requests.clear()
+    for path in ("/me/events", "/me/messages", "/me/calendars"):
+        error = failure("users.request", {"method": "GET", "path": path}, lee)
+        assert (error.code, error.details["field"]) == ("ValidationError", "path")
+    assert graph_calls(emulator) == 0
+
+
+@pytest.mark.parametrize("expand", ["events", "manager,messages", "manager($expand=events)", "*"])
+def test_a_raw_request_cannot_expand_beyond_the_directory_relationships(
+        expand: str, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    emulator.emulator.requests.clear()
+    for key in ("$expand", "expand", "$EXPAND"):
+        error = failure("users.request", {"method": "GET", "path": "/users/lee@contoso.test",
+                                          "query": {key: expand}})
+        assert (error.code, error.details["field"]) == ("ValidationError", "query")
+    assert graph_calls(emulator) == 0
+
+
+def test_the_application_reads_and_changes_a_user_and_reads_its_relationships_raw(
+        microsoft: MicrosoftSettings) -> None:
+    def raw(method: str, path: str, **more: Any) -> Any:
+        return graphfns.execute("users.request", {"method": method, "path": path, **more})
+
+    assert raw("GET", "/users/lee@contoso.test", query={"$select": "jobTitle"})["body"]["jobTitle"] == \
+        "Director of Engineering"
+    assert raw("PATCH", "/users/lee@contoso.test", body={"jobTitle": "CTO"})["status"] == 204
+    assert raw("GET", "/users/lee@contoso.test", query={"$expand": "manager($select=displayName)"})[
+        "body"]["manager"]["displayName"] == "Adele Vance"
+    assert raw("GET", "/users/lee@contoso.test/Manager")["body"]["displayName"] == "Adele Vance"
+    assert raw("GET", "/users/lee@contoso.test/memberOf")["status"] == 200
+    assert raw("GET", "/users/lee@contoso.test/transitiveMemberOf")["status"] == 200
+    assert raw("GET", "/users/lee@contoso.test/directReports")["body"]["value"]
+    assert raw("GET", "/users/lee@contoso.test/photo")["status"] == 200
