@@ -473,5 +473,7 @@ def request(call: Call, params: dict[str, Any]) -> Any:
         allowed = params["method"] in ("PATCH", "DELETE") and root > 0 and len(segments) == root
     if not allowed:
         raise FunctionError("ValidationError", f"path: {_ALLOWED}", field="path")
+    if params["method"] == "DELETE" and [s.lower() for s in segments] == ["me"]:  # as users.delete refuses
+        raise FunctionError("ValidationError", "path: a member cannot delete themself through /me.", field="path")
     _check_expand(params.get("query") or {})
     return pass_through(call, params, joined(segments))

@@ -409,6 +409,14 @@ def test_a_member_cannot_reach_their_own_mail_or_calendar_through_users_request(
     assert graph_calls(emulator) == 0
 
 
+def test_a_member_cannot_delete_themself_through_users_request(connect: Connect, emulator: Any) -> None:
+    lee = connect("lee", scopes=["User.ReadWrite.All"])
+    emulator.emulator.requests.clear()
+    error = failure("users.request", {"method": "DELETE", "path": "/me"}, lee)
+    assert (error.code, error.details["field"]) == ("ValidationError", "path")
+    assert graph_calls(emulator) == 0
+
+
 @pytest.mark.parametrize("expand", ["events", "manager,messages", "manager($expand=events)", "*"])
 def test_a_raw_request_cannot_expand_beyond_the_directory_relationships(
         expand: str, emulator: Any, microsoft: MicrosoftSettings) -> None:
