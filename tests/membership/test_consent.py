@@ -58,3 +58,15 @@ def test_an_admin_consent_answer_with_a_forged_state_is_refused(live_server: Any
     page = member.get(f"{live_server.url}/auth/microsoft/callback/?admin_consent=True&tenant=x&state=forged")
     assert page.status_code == 400
     assert "state_mismatch" in page.text
+
+
+def test_consent_after_disconnecting_does_not_reuse_the_disconnected_account(
+        live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    from membership.accounts import disconnect
+
+    sign_in(live_server, member, emulator, "lee")
+    disconnect(MicrosoftAccount.objects.get())
+    member.get(f"{live_server.url}/auth/microsoft/consent/?scopes=Calendars.Read.Shared&next=/account/")
+    log = emulator.emulator.runtime["identity"].authorize_log[-1]
+    assert not log.get("login_hint")  # the disconnected account's name is not offered again
+    assert set(log["scope"].split()) >= {"Calendars.Read.Shared", "User.Read", "Calendars.ReadWrite"}
