@@ -231,3 +231,11 @@ def test_the_failure_page_shows_only_the_sites_own_words(live_server: Any, membe
     assert page.status_code == 400
     assert "555-0100" not in page.text and "password" not in page.text
     assert "(AADSTS50053)" in page.text  # Microsoft's number may be shown, not its words
+
+
+def test_an_unknown_error_code_from_the_browser_is_not_shown(live_server: Any, member: MemberBrowser,
+                                                            microsoft: MicrosoftSettings) -> None:
+    page = member.get(f"{live_server.url}/auth/microsoft/callback/?" + urlencode(
+        {"error": "Your account is locked. Call 555-0100", "state": "whatever"}))
+    assert page.status_code == 400 and "<code>access_token_failed</code>" in page.text
+    assert "555-0100" not in page.text
