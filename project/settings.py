@@ -122,7 +122,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Persistent connections: a new PostgreSQL connection per request costs more than the rest of an API
+# call. Health checks drop a connection the server closed (restart, idle timeout) before it is reused.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks, write-ahead log.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -185,6 +188,39 @@ GRAPH_CALL_LOG_WRITE_BEHIND = env.bool("GRAPH_CALL_LOG_WRITE_BEHIND", default=Tr
 MICROSOFT_CONNECT_TIMEOUT = env.float("MICROSOFT_CONNECT_TIMEOUT", default=5.0)
 MICROSOFT_READ_TIMEOUT = env.float("MICROSOFT_READ_TIMEOUT", default=30.0)
 MICROSOFT_GRAPH_DEADLINE = env.float("MICROSOFT_GRAPH_DEADLINE", default=45.0)
+
+# Celery time limits, longer than anything Microsoft can make a task wait. With acks_late a task
+# killed at its hard limit is redelivered; the soft limit (SoftTimeLimitExceeded) comes first so it
+# ends as a failure instead. A function call may wait for a member's token lock and refresh
+# (2 requests plus the lock's own margin, twice) and make several Graph requests, each within
+# MICROSOFT_GRAPH_DEADLINE; a refresh-sweep batch renews MICROSOFT_REFRESH_BATCH_SIZE accounts.
+_longest_request = MICROSOFT_CONNECT_TIMEOUT + MICROSOFT_READ_TIMEOUT
+_function_worst = 2 * (2 * _longest_request + 10) + 4 * MICROSOFT_GRAPH_DEADLINE
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=int(max(300, _function_worst)))
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 60)
+if MICROSOFT_GRAPH_DEADLINE + _longest_request > CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_SOFT_TIME_LIMIT ({CELERY_TASK_SOFT_TIME_LIMIT}s) is shorter than one Graph call can take "
+        f"(MICROSOFT_GRAPH_DEADLINE + connect + read = {MICROSOFT_GRAPH_DEADLINE + _longest_request:g}s)."
+    )
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be longer than CELERY_TASK_SOFT_TIME_LIMIT.")
+_batch_soft = int(MICROSOFT_REFRESH_BATCH_SIZE * _longest_request + 60)
+CELERY_TASK_ANNOTATIONS = {
+    "membership.refresh_batch": {"soft_time_limit": max(_batch_soft, CELERY_TASK_SOFT_TIME_LIMIT),
+                                 "time_limit": max(_batch_soft, CELERY_TASK_SOFT_TIME_LIMIT) + 60},
+}
+_longest_task = max(CELERY_TASK_TIME_LIMIT, _batch_soft + 60)
+if REDIS_URL:
+    # Redis hands an unacknowledged task to another worker after the visibility timeout: it must
+    # outlast the longest task, or a slow task runs twice while the first run is still going.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=max(3600, 2 * _longest_task)),
+    }
+    if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= _longest_task:
+        raise ImproperlyConfigured(
+            f"CELERY_VISIBILITY_TIMEOUT must be longer than the longest task's hard time limit ({_longest_task}s)."
+        )
 
 # Hosts besides Microsoft's clouds that may receive the client secret and members' tokens as the
 # authority host or Graph URL: only the local emulator (make demo and the tests set it).
