@@ -179,6 +179,10 @@ MICROSOFT_REFRESH_BATCH_SIZE = env.int("MICROSOFT_REFRESH_BATCH_SIZE", default=1
 # Absolute base URL of the site, for links in e-mails (reconnect).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
+# API keys found valid are trusted this many seconds per process: a key revoked in another process
+# (or another host) is refused within this window; revoking in the admin refuses it at once there.
+GRAPH_API_KEY_CACHE_SECONDS = env.float("GRAPH_API_KEY_CACHE_SECONDS", default=5.0)
+
 # Graph function call log: written behind by a thread (off: each call inserts its row at once).
 GRAPH_CALL_LOG_WRITE_BEHIND = env.bool("GRAPH_CALL_LOG_WRITE_BEHIND", default=True)
 
