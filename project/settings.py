@@ -77,6 +77,8 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-" + "x" * 40
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The bearer token a Prometheus scraper sends to GET /metrics; unset: no /metrics at all (404).
+METRICS_TOKEN = secret("METRICS_TOKEN") or ""
 
 FIELD_ENCRYPTION_KEY = encryption_keys()
 
