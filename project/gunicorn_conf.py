@@ -20,7 +20,7 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
 # No access log: its request line carries query strings (the sign-in callback's code, for one).
-# The application logs one line per request itself, without the query string (project.requests).
+# The application logs one line per request itself, without the query string (project.request_log).
 accesslog = None
 errorlog = "-"
 # gunicorn 24+ opens a control socket at a fixed path by default: two servers on one host would share it.

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "project.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -275,14 +276,22 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# LOG_FORMAT=json: one JSON object per line (project/request_log.py), with the request id, and for
+# Graph function calls the function, caller, duration and Graph's request-id / client-request-id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+                   "json": {"()": "project.request_log.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Celery's task lines name the task, its id and duration; never its arguments, result or error text.
-    "filters": {"task_values": {"()": "project.celery.TaskLogFilter"}},
+    "filters": {"task_values": {"()": "project.celery.TaskLogFilter"},
+                "request_id": {"()": "project.request_log.RequestIdFilter"}},
     # msal logs request bodies at DEBUG; never let them through.
     "loggers": {"msal": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},
                 "celery.app.trace": {"filters": ["task_values"]}},
