@@ -38,3 +38,16 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# Production processes (docs/operations.md): the settings come from the environment or .env
+# (SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, FIELD_ENCRYPTION_KEY, DEBUG unset).
+.PHONY: serve worker beat
+serve: $(STAMP)
+	$(PY) manage.py check --deploy --fail-level ERROR
+	$(VENV)/bin/gunicorn -c python:project.gunicorn_conf project.wsgi
+
+worker: $(STAMP)
+	$(VENV)/bin/celery -A project worker -l INFO
+
+beat: $(STAMP)
+	$(VENV)/bin/celery -A project beat -l INFO

@@ -27,7 +27,7 @@ from django.utils.cache import add_never_cache_headers
 import graphfns
 from graphfns.app_tokens import clear_app_token_cache
 from graphfns.errors import FunctionError
-from graphfns.models import ApiKey, FunctionCall
+from graphfns.models import ApiKey, FunctionCall, forget_api_keys
 from graphfns.registry import load
 from graphfns.retention import purge_call_log, purge_summary, retention_days
 from membership import admin as membership_admin
@@ -167,6 +167,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        forget_api_keys()  # update() sends no post_save: refuse the keys in this process at once
         messages.success(request, f"Revoked {count} API key{'' if count == 1 else 's'}. Calls with "
                          f"{'it' if count == 1 else 'them'} now fail with AuthenticationRequired.")
 

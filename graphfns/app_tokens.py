@@ -18,6 +18,7 @@ from django.core.cache import cache
 from msal.exceptions import MsalServiceError
 
 from graphfns.errors import FunctionError, error_for
+from graphfns.metrics import APP_TOKEN_RENEWALS
 from membership.encryption import UndecryptableValue, decrypt, encrypt
 from membership.failures import Reason, SignInFailure, aadsts_codes, reason_from_aad, unreachable
 from membership.http import lock_ttl
@@ -65,11 +66,20 @@ class AppTokenCache:
             with held(self.key, timeout=lock_ttl(), wait=lock_ttl()):
                 entry = self._read()  # another process may have renewed it while we waited
                 if entry is None:
-                    entry = self._acquire()
+                    entry = self._renew()
                 _memo[self.key] = (entry, time.monotonic())
         except LockTimeout:
             raise FunctionError("UpstreamUnavailable", "Timed out waiting for the application token.") from None
         return str(entry["access_token"])
+
+    def _renew(self) -> dict[str, Any]:
+        try:
+            entry = self._acquire()
+        except FunctionError as exc:
+            APP_TOKEN_RENEWALS.labels(exc.code).inc()
+            raise
+        APP_TOKEN_RENEWALS.labels("renewed").inc()
+        return entry
 
     def _acquire(self) -> dict[str, Any]:
         ms = self.ms

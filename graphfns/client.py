@@ -22,6 +22,7 @@ import requests
 from django.conf import settings
 
 from graphfns.errors import FunctionError
+from graphfns.metrics import GRAPH_RETRIES
 from membership.endpoints import EndpointNotAllowed, check_graph
 from membership.http import microsoft_session, time_left
 from membership.http import timeout as http_timeout
@@ -48,10 +49,16 @@ class CallStats:
     requests: int = 0
     retries: int = 0
     request_ids: list[str] = field(default_factory=list)
+    client_request_ids: list[str] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # each attempt's time, answered or not
 
     @property
     def last_request_id(self) -> str:
         return self.request_ids[-1] if self.request_ids else ""
+
+    @property
+    def last_client_request_id(self) -> str:
+        return self.client_request_ids[-1] if self.client_request_ids else ""
 
 
 def _retry_after(response: requests.Response | None, attempt: int) -> float:
@@ -112,15 +119,20 @@ class GraphClient:
             if headers:
                 sent.update(headers)
             self.stats.requests += 1
+            self.stats.client_request_ids.append(client_request_id)
             response: requests.Response | None = None
             left = self._left(started)
+            sent_at = time.perf_counter()
+            reason = ""
             try:
                 # params=None, not {}: requests' parameter merging is costly per call.
                 response = session.request(method, self.url(path), params=params or None, json=json, headers=sent,
                                            timeout=self._attempt_timeout(left))
             except requests.Timeout:
+                reason = "timeout"
                 failure = FunctionError("Timeout", client_request_id=client_request_id)
             except requests.ConnectionError:
+                reason = "connection"
                 failure = FunctionError("UpstreamUnavailable", "The connection to Microsoft Graph failed. Retry in a "
                                         "little while.", client_request_id=client_request_id)
             else:
@@ -132,12 +144,16 @@ class GraphClient:
                 failure = graph_failure(response.status_code, _body(response, False), rid, response.headers)
                 if response.status_code not in RETRY_STATUSES:
                     raise failure
+                reason = str(response.status_code)
+            finally:
+                self.stats.seconds.append(time.perf_counter() - sent_at)
             retryable = response is not None or idempotent
             delay = _retry_after(response, attempt)
             left = self._left(started)
             if not retryable or attempt >= self.max_attempts or delay + MIN_ATTEMPT > left:
                 raise failure
             self.stats.retries += 1
+            GRAPH_RETRIES.labels(reason).inc()
             time.sleep(delay)
 
     def get(self, path: str, **kwargs: Any) -> Any:
@@ -190,6 +206,7 @@ class GraphClient:
                         answers[str(answer["id"])] = answer
             if retry and delay + MIN_ATTEMPT <= self._left(started):
                 self.stats.retries += len(retry)
+                GRAPH_RETRIES.labels("batch-item").inc(len(retry))
                 time.sleep(delay)
                 pending = retry
             else:

@@ -25,6 +25,7 @@ from graphfns import call_log
 from graphfns.app_tokens import AppTokenCache
 from graphfns.client import GraphClient
 from graphfns.errors import FunctionError, error_for
+from graphfns.metrics import FUNCTION_CALLS, GRAPH_REQUEST_SECONDS
 from graphfns.models import FunctionCall
 from graphfns.registry import Function, load
 from membership import tokens
@@ -236,10 +237,27 @@ def execute(name: str, params: dict[str, Any] | None = None, auth_user: Abstract
         error_code = "InternalError"
         raise
     finally:
+        duration = time.perf_counter() - started
         call_log.record(
             function=name, caller=caller[:150], acting_user=user if mode == "delegated" else None, mode=mode,
             status=FunctionCall.Status.ERROR if error_code else FunctionCall.Status.OK, error_code=error_code,
-            duration_ms=int((time.perf_counter() - started) * 1000),
+            duration_ms=int(duration * 1000),
             graph_requests=client.stats.requests if client else 0,
             request_id=client.stats.last_request_id if client else "",
         )
+        FUNCTION_CALLS.labels(name, error_code or "ok").inc()
+        if client is not None:
+            for seconds in client.stats.seconds:
+                GRAPH_REQUEST_SECONDS.labels(name).observe(seconds)
+        log.info("Graph function %s %s in %.1f ms", name, error_code or "ok", duration * 1000, extra={
+            "function": name, "caller": log_caller(caller), "mode": mode, "code": error_code or "ok",
+            "duration_ms": round(duration * 1000, 2), "graph_requests": client.stats.requests if client else 0,
+            "graph_request_id": client.stats.last_request_id if client else "",
+            "client_request_id": client.stats.last_client_request_id if client else "",
+        })
+
+
+def log_caller(caller: str) -> str:
+    """The caller as log lines name it: an API key's name, cli, task, python; a member only as "user"
+    (their username is personal data; the call log in the database keeps it)."""
+    return "user" if caller.startswith("user:") else caller

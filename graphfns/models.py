@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 KEY_PREFIX = "gfn_"
+# How often a key's last_used_at is written at most: "used within the last minute" is precise
+# enough, and an UPDATE on every call cost more than the rest of the authentication.
+LAST_USED_EVERY = timedelta(minutes=1)
+MEMO_LIMIT = 1000  # keys remembered per process; beyond it the memo starts afresh
+# key hash → (key, when it was read). Keys this process has seen valid, trusted for
+# GRAPH_API_KEY_CACHE_SECONDS; saving or deleting a key (the admin's revoke action too) forgets them.
+_memo: dict[str, tuple[ApiKey, float]] = {}
+
+
+def forget_api_keys(**kwargs: object) -> None:
+    """Drop every remembered key in this process (connected to ApiKey's post_save and post_delete)."""
+    _memo.clear()
+
+
+def api_key_cache_seconds() -> float:
+    return float(getattr(settings, "GRAPH_API_KEY_CACHE_SECONDS", 5.0))
 
 
 def hash_key(raw: str) -> str:
@@ -49,10 +68,38 @@ class ApiKey(models.Model):
 
     @classmethod
     def authenticate(cls, raw: str) -> ApiKey | None:
-        key = cls.objects.filter(key_hash=hash_key(raw), revoked_at__isnull=True).first()
-        if key is not None:
-            cls.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+        """The valid key whose secret is ``raw``, or None.
+
+        A key found valid is trusted for GRAPH_API_KEY_CACHE_SECONDS in this process without asking
+        the database again, so a revocation made in another process is seen within that window (in
+        this process at once). Unknown secrets are never remembered: a new key works at once.
+        """
+        digest = hash_key(raw)
+        now = time.monotonic()
+        remembered = _memo.get(digest)
+        if remembered is not None and now - remembered[1] < api_key_cache_seconds():
+            key = remembered[0]
+        else:
+            found = cls.objects.filter(key_hash=digest, revoked_at__isnull=True).first()
+            if found is None:
+                _memo.pop(digest, None)
+                return None
+            if len(_memo) >= MEMO_LIMIT:
+                _memo.clear()
+            key = found
+            _memo[digest] = (key, now)
+        key.mark_used()
         return key
+
+    def mark_used(self) -> None:
+        """Stamp last_used_at, at most once per LAST_USED_EVERY for this key across all processes."""
+        now = timezone.now()
+        if self.last_used_at is not None and now - self.last_used_at < LAST_USED_EVERY:
+            return
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
+        ApiKey.objects.filter(stale, pk=self.pk).update(last_used_at=now)
+        # Whether this process or another wrote it, it is recent now: skip the UPDATE for a minute.
+        self.last_used_at = now
 
     @property
     def function_patterns(self) -> list[str]:

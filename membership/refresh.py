@@ -16,6 +16,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from membership.failures import Reason
+from membership.metrics import SWEEP_ACCOUNTS, SWEEP_BATCHES
 from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep
 from membership.tokens import NotConnected, RefreshFailed, refresh_account
 
@@ -79,6 +80,9 @@ def run_batch(sweep_id: int, account_ids: list[int]) -> dict[str, int]:
         else:
             if account.last_refreshed_at and account.last_refreshed_at >= sweep.renewed_before:
                 counts["refreshed"] += 1
+    for outcome, count in counts.items():
+        SWEEP_ACCOUNTS.labels(outcome).inc(count)
+    SWEEP_BATCHES.inc()
     RefreshSweep.objects.filter(pk=sweep_id).update(
         refreshed=F("refreshed") + counts["refreshed"], failed=F("failed") + counts["failed"],
         needs_reconsent=F("needs_reconsent") + counts["needs_reconsent"], batches_done=F("batches_done") + 1,

@@ -28,6 +28,7 @@ from membership.failures import Reason, SignInFailure, aadsts_codes, reason_from
 from membership.http import lock_ttl, time_left
 from membership.identity import msal_app
 from membership.locks import LockTimeout, held
+from membership.metrics import TOKEN_REFRESHES
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from membership.signals import account_needs_reconsent
 
@@ -132,6 +133,8 @@ def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSett
             current.save(update_fields=["status", "last_error", "updated_at"])
         else:
             MicrosoftAccount.objects.filter(pk=account_id).update(last_error=str(failure))
+    TOKEN_REFRESHES.labels("superseded" if changed else "refreshed" if failure is None
+                           else "needs_reconsent" if failure.permanent else "failed").inc()
     if changed:
         log.info("Microsoft account %s changed while it was being renewed; keeping the stored tokens", account_id)
         _check_usable(current)
@@ -148,6 +151,7 @@ def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSett
 def _not_asked(account_id: int, failure: SignInFailure) -> NoReturn:
     """Microsoft gave no answer to the refresh (unreachable, timed out, discovery failed)."""
     reason = failure.reason or Reason.UNAVAILABLE
+    TOKEN_REFRESHES.labels("unavailable").inc()
     log.warning("Refreshing Microsoft account %s failed: %s (%s)", account_id, reason, failure.detail)
     raise RefreshFailed(FAILURE_MESSAGES[reason].format(code=failure.detail), reason=reason) from None
 

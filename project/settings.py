@@ -77,6 +77,8 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-" + "x" * 40
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The bearer token a Prometheus scraper sends to GET /metrics; unset: no /metrics at all (404).
+METRICS_TOKEN = secret("METRICS_TOKEN") or ""
 
 FIELD_ENCRYPTION_KEY = encryption_keys()
 
@@ -93,6 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "project.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -122,7 +125,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Persistent connections: a new PostgreSQL connection per request costs more than the rest of an API
+# call. Health checks drop a connection the server closed (restart, idle timeout) before it is reused.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks, write-ahead log.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -176,6 +182,10 @@ MICROSOFT_REFRESH_BATCH_SIZE = env.int("MICROSOFT_REFRESH_BATCH_SIZE", default=1
 # Absolute base URL of the site, for links in e-mails (reconnect).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
+# API keys found valid are trusted this many seconds per process: a key revoked in another process
+# (or another host) is refused within this window; revoking in the admin refuses it at once there.
+GRAPH_API_KEY_CACHE_SECONDS = env.float("GRAPH_API_KEY_CACHE_SECONDS", default=5.0)
+
 # Graph function call log: written behind by a thread (off: each call inserts its row at once).
 GRAPH_CALL_LOG_WRITE_BEHIND = env.bool("GRAPH_CALL_LOG_WRITE_BEHIND", default=True)
 
@@ -185,6 +195,39 @@ GRAPH_CALL_LOG_WRITE_BEHIND = env.bool("GRAPH_CALL_LOG_WRITE_BEHIND", default=Tr
 MICROSOFT_CONNECT_TIMEOUT = env.float("MICROSOFT_CONNECT_TIMEOUT", default=5.0)
 MICROSOFT_READ_TIMEOUT = env.float("MICROSOFT_READ_TIMEOUT", default=30.0)
 MICROSOFT_GRAPH_DEADLINE = env.float("MICROSOFT_GRAPH_DEADLINE", default=45.0)
+
+# Celery time limits, longer than anything Microsoft can make a task wait. With acks_late a task
+# killed at its hard limit is redelivered; the soft limit (SoftTimeLimitExceeded) comes first so it
+# ends as a failure instead. A function call may wait for a member's token lock and refresh
+# (2 requests plus the lock's own margin, twice) and make several Graph requests, each within
+# MICROSOFT_GRAPH_DEADLINE; a refresh-sweep batch renews MICROSOFT_REFRESH_BATCH_SIZE accounts.
+_longest_request = MICROSOFT_CONNECT_TIMEOUT + MICROSOFT_READ_TIMEOUT
+_function_worst = 2 * (2 * _longest_request + 10) + 4 * MICROSOFT_GRAPH_DEADLINE
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=int(max(300, _function_worst)))
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 60)
+if MICROSOFT_GRAPH_DEADLINE + _longest_request > CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_SOFT_TIME_LIMIT ({CELERY_TASK_SOFT_TIME_LIMIT}s) is shorter than one Graph call can take "
+        f"(MICROSOFT_GRAPH_DEADLINE + connect + read = {MICROSOFT_GRAPH_DEADLINE + _longest_request:g}s)."
+    )
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be longer than CELERY_TASK_SOFT_TIME_LIMIT.")
+_batch_soft = int(MICROSOFT_REFRESH_BATCH_SIZE * _longest_request + 60)
+CELERY_TASK_ANNOTATIONS = {
+    "membership.refresh_batch": {"soft_time_limit": max(_batch_soft, CELERY_TASK_SOFT_TIME_LIMIT),
+                                 "time_limit": max(_batch_soft, CELERY_TASK_SOFT_TIME_LIMIT) + 60},
+}
+_longest_task = max(CELERY_TASK_TIME_LIMIT, _batch_soft + 60)
+if REDIS_URL:
+    # Redis hands an unacknowledged task to another worker after the visibility timeout: it must
+    # outlast the longest task, or a slow task runs twice while the first run is still going.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=max(3600, 2 * _longest_task)),
+    }
+    if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= _longest_task:
+        raise ImproperlyConfigured(
+            f"CELERY_VISIBILITY_TIMEOUT must be longer than the longest task's hard time limit ({_longest_task}s)."
+        )
 
 # Hosts besides Microsoft's clouds that may receive the client secret and members' tokens as the
 # authority host or Graph URL: only the local emulator (make demo and the tests set it).
@@ -226,19 +269,29 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Load balancers probe the backend over plain HTTP: answer them instead of redirecting.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# LOG_FORMAT=json: one JSON object per line (project/request_log.py), with the request id, and for
+# Graph function calls the function, caller, duration and Graph's request-id / client-request-id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+                   "json": {"()": "project.request_log.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Celery's task lines name the task, its id and duration; never its arguments, result or error text.
-    "filters": {"task_values": {"()": "project.celery.TaskLogFilter"}},
+    "filters": {"task_values": {"()": "project.celery.TaskLogFilter"},
+                "request_id": {"()": "project.request_log.RequestIdFilter"}},
     # msal logs request bodies at DEBUG; never let them through.
     "loggers": {"msal": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},
                 "celery.app.trace": {"filters": ["task_values"]}},

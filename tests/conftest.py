@@ -19,6 +19,7 @@ from membership.accounts import link_member, store_tokens
 from membership.identity import msal_app, validate_id_token
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from tests.browser import MemberBrowser
+from tests.support.servers import PrivateRedis
 
 GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -206,3 +207,11 @@ def celery_workers(celery_worker_processes: Workers) -> Workers:
 
     app.control.purge()
     return celery_worker_processes
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A Redis server of this test's own, which the test may stop (an outage)."""
+    server = PrivateRedis(tmp_path)
+    yield server
+    server.stop()

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from graphfns.models import ApiKey
 from membership.models import MicrosoftSettings
 from tests.conftest import database_url
+from tests.support.servers import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,30 +31,6 @@ print(json.dumps(out))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = free_port()
-    server = shutil.which("redis-server") or "/usr/bin/redis-server"
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    yield proc, port
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def probe(port: int, key: str, emulator: Any, var: Path) -> dict[str, Any]:
     env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "DATABASE_URL": database_url(),
            "MICROSOFT_CA_BUNDLE": emulator.ca_file, "VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "project.settings"}
@@ -70,16 +41,14 @@ def probe(port: int, key: str, emulator: Any, var: Path) -> dict[str, Any]:
 
 
 def test_without_redis_async_calls_answer_503_and_sync_calls_work(
-    emulator: Any, microsoft: MicrosoftSettings, private_redis: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+    emulator: Any, microsoft: MicrosoftSettings, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
-    proc, port = private_redis
     key = ApiKey.issue("outage probe")[1]
-    up = probe(port, key, emulator, tmp_path)
+    up = probe(private_redis.port, key, emulator, tmp_path)
     assert up["sync"] == "Adele Vance"
     assert up["async_status"] == 202
-    proc.terminate()
-    proc.wait(timeout=10)
-    down = probe(port, key, emulator, tmp_path)
+    private_redis.stop()
+    down = probe(private_redis.port, key, emulator, tmp_path)
     assert down["sync"] == "Adele Vance"
     assert down["async_status"] == 503, down
     assert down["async_body"]["error"]["code"] == "QueueUnavailable"

@@ -119,3 +119,32 @@ def test_results_expire_after_a_day_unless_configured(tmp_path: Path) -> None:
     configured = run(["-c", code], DEBUG="true", FIELD_ENCRYPTION_KEY=key(), VAR_DIR=str(tmp_path),
                      CELERY_RESULT_EXPIRES="3600")
     assert configured.stdout.strip() == "3600", configured.stderr
+
+
+SHOW = ("import django; django.setup(); from django.conf import settings as s; from project.celery import app; "
+        "print(s.DATABASES['default']['CONN_MAX_AGE'], s.DATABASES['default']['CONN_HEALTH_CHECKS'], "
+        "app.conf.task_soft_time_limit, app.conf.task_time_limit, "
+        "app.conf.broker_transport_options.get('visibility_timeout'))")
+
+
+def test_production_keeps_database_connections_and_outlasts_microsoft_in_tasks() -> None:
+    result = run(["-c", SHOW], DEBUG="true", FIELD_ENCRYPTION_KEY=key(), REDIS_URL="redis://127.0.0.1:6379/8",
+                 DATABASE_URL="postgres://postgres@127.0.0.1:5432/membership_ops")
+    assert result.returncode == 0, result.stderr
+    max_age, health_checks, soft, hard, visibility = result.stdout.split()
+    assert (max_age, health_checks) == ("60", "True")
+    # Longer than one Graph call (deadline 45 s + connect 5 s + read 30 s); Redis waits out the longest task.
+    assert 45 + 5 + 30 < int(soft) < int(hard) < int(visibility)
+
+
+def test_a_task_time_limit_shorter_than_a_graph_call_stops_start_up() -> None:
+    result = run(["manage.py", "check"], DEBUG="true", FIELD_ENCRYPTION_KEY=key(), CELERY_TASK_SOFT_TIME_LIMIT="30")
+    assert result.returncode != 0
+    assert "CELERY_TASK_SOFT_TIME_LIMIT (30s) is shorter than one Graph call" in result.stderr
+
+
+def test_a_visibility_timeout_shorter_than_the_longest_task_stops_start_up() -> None:
+    result = run(["manage.py", "check"], DEBUG="true", FIELD_ENCRYPTION_KEY=key(),
+                 REDIS_URL="redis://127.0.0.1:6379/8", CELERY_VISIBILITY_TIMEOUT="600")
+    assert result.returncode != 0
+    assert "CELERY_VISIBILITY_TIMEOUT must be longer than the longest task" in result.stderr
