@@ -21,8 +21,9 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from graphfns.errors import FunctionError
+from graphfns.errors import FunctionError, error_for
 from membership.endpoints import EndpointNotAllowed, check_graph
+from membership.failures import Reason, failed_host, transport_reason
 from membership.http import microsoft_session, time_left
 from membership.http import timeout as http_timeout
 
@@ -120,7 +121,10 @@ class GraphClient:
                                            timeout=self._attempt_timeout(left))
             except requests.Timeout:
                 failure = FunctionError("Timeout", client_request_id=client_request_id)
-            except requests.ConnectionError:
+            except requests.ConnectionError as exc:
+                reason = transport_reason(exc)
+                if reason in (Reason.TLS, Reason.DNS):  # configuration, not an outage: say so at once
+                    raise error_for(reason, host=failed_host(exc), client_request_id=client_request_id) from None
                 failure = FunctionError("UpstreamUnavailable", "The connection to Microsoft Graph failed. Retry in a "
                                         "little while.", client_request_id=client_request_id)
             else:

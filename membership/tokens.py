@@ -45,10 +45,11 @@ class NotConnected(Exception):
 class RefreshFailed(Exception):
     """Renewing the member's token failed, for ``reason`` (RECONSENT: they must reconnect)."""
 
-    def __init__(self, message: str, *, reason: Reason, aad_code: str = "") -> None:
+    def __init__(self, message: str, *, reason: Reason, aad_code: str = "", host: str = "") -> None:
         super().__init__(message)
         self.reason = reason
         self.aad_code = aad_code
+        self.host = host  # the host that could not be reached (TLS, DNS), when known
 
     @property
     def permanent(self) -> bool:
@@ -149,7 +150,8 @@ def _not_asked(account_id: int, failure: SignInFailure) -> NoReturn:
     """Microsoft gave no answer to the refresh (unreachable, timed out, discovery failed)."""
     reason = failure.reason or Reason.UNAVAILABLE
     log.warning("Refreshing Microsoft account %s failed: %s (%s)", account_id, reason, failure.detail)
-    raise RefreshFailed(FAILURE_MESSAGES[reason].format(code=failure.detail), reason=reason) from None
+    raise RefreshFailed(FAILURE_MESSAGES[reason].format(code=failure.detail), reason=reason,
+                        host=failure.host) from None
 
 
 def _check_usable(account: MicrosoftAccount) -> None:
@@ -183,6 +185,9 @@ FAILURE_MESSAGES = {
     Reason.UNAVAILABLE: "Microsoft could not renew the sign-in ({code}); retry later.",
     Reason.TIMEOUT: "Microsoft did not answer in time ({code}); retry later.",
     Reason.ENCRYPTION_KEY: "Stored secrets cannot be decrypted with FIELD_ENCRYPTION_KEY ({code}).",
+    Reason.ENDPOINT: "The Microsoft settings name a host that is not Microsoft's ({code}).",
+    Reason.TLS: "The certificate of Microsoft's token endpoint did not verify ({code}).",
+    Reason.DNS: "The host name of Microsoft's token endpoint does not resolve ({code}).",
 }
 
 
