@@ -81,8 +81,8 @@ class AppTokenCache:
         except SignInFailure as failure:  # building the MSAL app: discovery, or an unreadable secret
             raise error_for(failure.reason or Reason.UNAVAILABLE, host=failure.host) from None
         except (requests.RequestException, MsalServiceError) as exc:
-            failure = unreachable(exc, "token endpoint")
-            raise error_for(failure.reason or Reason.UNAVAILABLE, host=failure.host) from None
+            no_answer = unreachable(exc, "token endpoint")
+            raise error_for(no_answer.reason or Reason.UNAVAILABLE, host=no_answer.host) from None
         if "access_token" not in result:
             raise app_token_failure(result)
         entry = {"access_token": result["access_token"], "expires_at": time.time() + int(result.get("expires_in", 0))}
