@@ -29,12 +29,12 @@ from membership.http import lock_ttl, time_left
 from membership.identity import msal_app
 from membership.locks import LockTimeout, held
 from membership.models import MicrosoftAccount, MicrosoftSettings
+from membership.scopes import OIDC_SCOPES
 from membership.signals import account_needs_reconsent
 
 log = logging.getLogger(__name__)
 
 REUSE_MARGIN = timedelta(minutes=5)
-RESERVED = {"openid", "profile", "offline_access", "email"}
 Status = MicrosoftAccount.Status
 
 
@@ -110,7 +110,7 @@ def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSett
             return account  # another process renewed it while we waited for the lock
     elif account.last_refreshed_at and account.last_refreshed_at >= renewed_before:
         return account
-    scopes = [s for s in account.granted_scopes.split() if s.lower() not in RESERVED] or ["User.Read"]
+    scopes = [s for s in account.granted_scopes.split() if s.lower() not in OIDC_SCOPES] or ["User.Read"]
     try:
         result = msal_app(ms).acquire_token_by_refresh_token(account.refresh_token, scopes=scopes)
     except SignInFailure as not_built:  # building the MSAL app: discovery, or an unreadable secret
