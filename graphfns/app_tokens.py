@@ -89,9 +89,10 @@ class AppTokenCache:
         try:
             result = msal_app(ms, ms.app_tenant_id).acquire_token_for_client(scopes=[f"{GRAPH_RESOURCE}/.default"])
         except SignInFailure as failure:  # building the MSAL app: discovery, or an unreadable secret
-            raise error_for(failure.reason or Reason.UNAVAILABLE) from None
+            raise error_for(failure.reason or Reason.UNAVAILABLE, host=failure.host) from None
         except (requests.RequestException, MsalServiceError) as exc:
-            raise error_for(unreachable(exc, "token endpoint").reason or Reason.UNAVAILABLE) from None
+            no_answer = unreachable(exc, "token endpoint")
+            raise error_for(no_answer.reason or Reason.UNAVAILABLE, host=no_answer.host) from None
         if "access_token" not in result:
             raise app_token_failure(result)
         entry = {"access_token": result["access_token"], "expires_at": time.time() + int(result.get("expires_in", 0))}

@@ -504,7 +504,8 @@ _ALLOWED = (f"calendar.request reaches only /me/{{{', '.join(CALENDAR_TREES)}}} 
 @function(
     "calendar.request",
     description="Any Graph request under a user's calendar, calendars, calendarGroups, events or calendarView "
-                "(method, path, query, body), as CodeMash's raw request. Other paths, even the user itself, are "
+                "(method, path, query, body): a raw Graph request (what CodeMash's Microsoft Functions call a "
+                "raw request), limited to the calendar. Other paths, even the user itself, are "
                 "refused before any call.",
     params=schema({**REQUEST_PARAMS, "path": {
         **REQUEST_PARAMS["path"],

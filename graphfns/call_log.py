@@ -2,7 +2,9 @@
 
 By default entries are written behind: ``record`` queues the row and a writer thread inserts
 queued rows in batches (gathered for up to half a second) on its own database connection, so a
-call pays microseconds, not an INSERT. ``flush()`` waits until everything queued is stored (it also runs at exit). With
+call pays microseconds, not an INSERT. ``flush()`` ends the gathering at once and waits until
+everything queued is stored; it runs at interpreter exit and at the end of each background task,
+so a short process (the CLI) does not wait out the batching window. With
 GRAPH_CALL_LOG_WRITE_BEHIND off, ``record`` inserts at once.
 """
 
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 GATHER_SECONDS = 0.5
 _queue: queue.Queue[dict[str, Any]] = queue.Queue()
+_FLUSH: dict[str, Any] = {}  # queued by flush(): the writer stores what it has gathered without waiting
 _state = {"pid": 0}
 _lock = threading.Lock()
 
@@ -42,6 +45,7 @@ def flush(timeout: float = 10.0) -> None:
     """Block until every queued entry is stored (or ``timeout`` passes)."""
     if _state["pid"] != os.getpid():
         return
+    _queue.put(_FLUSH)
     done = threading.Event()
 
     def waiter() -> None:
@@ -67,16 +71,18 @@ def _write_forever() -> None:
         rows = [_queue.get()]
         # Gather for a moment: one INSERT of many rows costs the calls far less than one per call.
         deadline = time.monotonic() + GATHER_SECONDS
-        while len(rows) < BATCH:
+        while len(rows) < BATCH and rows[-1] is not _FLUSH:
             try:
                 rows.append(_queue.get(timeout=max(0.0, deadline - time.monotonic())))
             except queue.Empty:
                 break
+        entries = [r for r in rows if r is not _FLUSH]
         try:
-            close_old_connections()
-            FunctionCall.objects.bulk_create([FunctionCall(**r) for r in rows])
+            if entries:
+                close_old_connections()
+                FunctionCall.objects.bulk_create([FunctionCall(**r) for r in entries])
         except Exception:  # the log must never take a call down with it
-            log.exception("Could not store %d function call log entries", len(rows))
+            log.exception("Could not store %d function call log entries", len(entries))
             connection.close()
         finally:
             for _ in rows:

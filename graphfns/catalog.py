@@ -1,7 +1,7 @@
-"""The README's function and error tables, generated from the registry and the error catalog.
+"""The tables of docs/functions.md and docs/errors.md, generated from the registry and the catalogs.
 
-``manage.py graph catalog --write-readme`` rewrites the regions between the markers; a test
-fails when README.md differs from what this module generates, so the tables cannot drift.
+``manage.py graph catalog --write`` rewrites the regions between the markers; a test fails when a
+document differs from what this module generates, so the tables cannot drift.
 """
 
 from __future__ import annotations
@@ -13,8 +13,13 @@ from django.conf import settings
 
 from graphfns.errors import CATALOG
 from graphfns.registry import load
+from membership.failures import CATALOG as SIGN_IN_FAILURES
 
-REGIONS = ("functions", "errors")
+# Which generated regions each document under docs/ holds.
+DOCUMENTS = {
+    "functions.md": ("functions",),
+    "errors.md": ("errors", "sign-in-failures"),
+}
 
 
 def _cell(text: str) -> str:
@@ -40,44 +45,68 @@ def errors_table() -> str:
     return "\n".join(rows)
 
 
+def sign_in_failures_table() -> str:
+    rows = ["| `?f=` code | What the member reads | What the member can do | What the administrator can do |",
+            "| --- | --- | --- | --- |"]
+    for failure in SIGN_IN_FAILURES.values():
+        rows.append(f"| `{failure.code}` | {_cell(failure.title)} | {_cell(failure.member_advice)} | "
+                    f"{_cell(failure.admin_advice) or '—'} |")
+    return "\n".join(rows)
+
+
 def generated() -> dict[str, str]:
-    return {"functions": functions_table(), "errors": errors_table()}
+    return {"functions": functions_table(), "errors": errors_table(), "sign-in-failures": sign_in_failures_table()}
 
 
-def readme_path() -> Path:
-    return Path(settings.BASE_DIR) / "README.md"
+def docs_dir() -> Path:
+    return Path(settings.BASE_DIR) / "docs"
 
 
 def _pattern(region: str) -> re.Pattern[str]:
     return re.compile(rf"(<!-- {region}:start -->\n)(.*?)(<!-- {region}:end -->)", re.DOTALL)
 
 
-def regions(text: str) -> dict[str, str]:
+def _match(text: str, region: str, name: str) -> re.Match[str]:
+    match = _pattern(region).search(text)
+    if match is None:
+        raise ValueError(f"{name} has no <!-- {region}:start --> … <!-- {region}:end --> markers")
+    return match
+
+
+def regions(text: str, names: tuple[str, ...], document: str = "the document") -> dict[str, str]:
     """The current text between each pair of markers (without the surrounding newlines)."""
-    found = {}
-    for region in REGIONS:
-        match = _pattern(region).search(text)
-        if match is None:
-            raise ValueError(f"README.md has no <!-- {region}:start --> … <!-- {region}:end --> markers")
-        found[region] = match.group(2).strip("\n")
-    return found
+    return {region: _match(text, region, document).group(2).strip("\n") for region in names}
 
 
-def render_readme(text: str) -> str:
-    """``text`` with each region replaced by its generated table."""
-    for region, table in generated().items():
-        match = _pattern(region).search(text)
-        if match is None:
-            raise ValueError(f"README.md has no <!-- {region}:start --> … <!-- {region}:end --> markers")
-        text = text[:match.start(2)] + table + "\n" + text[match.end(2):]
+def render(text: str, names: tuple[str, ...], document: str = "the document") -> str:
+    """``text`` with each named region replaced by its generated table."""
+    tables = generated()
+    for region in names:
+        match = _match(text, region, document)
+        text = text[:match.start(2)] + tables[region] + "\n" + text[match.end(2):]
     return text
 
 
-def write_readme(path: Path | None = None) -> bool:
-    """Rewrite README.md's generated regions; whether anything changed."""
-    path = path or readme_path()
-    text = path.read_text(encoding="utf-8")
-    new = render_readme(text)
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-    return new != text
+def stale(directory: Path | None = None) -> list[str]:
+    """The documents whose generated tables differ from the registry and catalogs."""
+    directory = directory or docs_dir()
+    out = []
+    for name, names in DOCUMENTS.items():
+        text = (directory / name).read_text(encoding="utf-8")
+        if render(text, names, name) != text:
+            out.append(name)
+    return out
+
+
+def write(directory: Path | None = None) -> list[str]:
+    """Rewrite the generated tables in docs/; the documents that changed."""
+    directory = directory or docs_dir()
+    changed = []
+    for name, names in DOCUMENTS.items():
+        path = directory / name
+        text = path.read_text(encoding="utf-8")
+        new = render(text, names, name)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(name)
+    return changed

@@ -21,9 +21,10 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from graphfns.errors import FunctionError
+from graphfns.errors import FunctionError, error_for
 from graphfns.metrics import GRAPH_RETRIES
 from membership.endpoints import EndpointNotAllowed, check_graph
+from membership.failures import Reason, failed_host, transport_reason
 from membership.http import microsoft_session, time_left
 from membership.http import timeout as http_timeout
 
@@ -131,7 +132,10 @@ class GraphClient:
             except requests.Timeout:
                 reason = "timeout"
                 failure = FunctionError("Timeout", client_request_id=client_request_id)
-            except requests.ConnectionError:
+            except requests.ConnectionError as exc:
+                cause = transport_reason(exc)
+                if cause in (Reason.TLS, Reason.DNS):  # configuration, not an outage: say so at once
+                    raise error_for(cause, host=failed_host(exc), client_request_id=client_request_id) from None
                 reason = "connection"
                 failure = FunctionError("UpstreamUnavailable", "The connection to Microsoft Graph failed. Retry in a "
                                         "little while.", client_request_id=client_request_id)

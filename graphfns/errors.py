@@ -45,6 +45,15 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
     ErrorKind("EndpointNotAllowed", 503,
               "The Authority host or Graph URL in the Microsoft settings is not a Microsoft cloud host (nor one named "
               "in MICROSOFT_ALLOWED_HOSTS); nothing was sent to it. Correct it in the Microsoft settings."),
+    ErrorKind("TLSVerificationFailed", 503,
+              "The TLS certificate of a Microsoft endpoint (the Authority host or Graph URL in the Microsoft settings) "
+              "did not verify, so nothing was sent; this is configuration, not an outage, and is not retried. Check "
+              "that the URL names the right host; for the local emulator, set MICROSOFT_CA_BUNDLE to its CA file "
+              "(`make demo` writes it into .env)."),
+    ErrorKind("HostNotFound", 503,
+              "The host name of a Microsoft endpoint (the Authority host or Graph URL in the Microsoft settings) does "
+              "not resolve (DNS), so nothing was sent; it is not retried. Check the URL for typos, and this "
+              "machine's DNS and network."),
     ErrorKind("MicrosoftAuthDisabled", 503,
               "Microsoft functions are switched off. Enable Sign in with Microsoft in the Microsoft settings."),
     ErrorKind("NotConnected", 409,
@@ -103,9 +112,24 @@ REASON_CODES = {
     Reason.TIMEOUT: "Timeout",
     Reason.ENCRYPTION_KEY: "UndecryptableSecret",
     Reason.ENDPOINT: "EndpointNotAllowed",
+    Reason.TLS: "TLSVerificationFailed",
+    Reason.DNS: "HostNotFound",
+}
+
+# The catalog sentence, with the host named where it is known.
+HOST_MESSAGES = {
+    Reason.TLS: ("The TLS certificate of {host} did not verify, so nothing was sent (configuration, not an outage: "
+                 "not retried). Check that the Authority host and Graph URL in the Microsoft settings name the right "
+                 "host; for the local emulator, set MICROSOFT_CA_BUNDLE to its CA file (`make demo` writes it into "
+                 ".env)."),
+    Reason.DNS: ("The host name {host} does not resolve (DNS), so nothing was sent (not retried). Check the "
+                 "Authority host and Graph URL in the Microsoft settings for typos, and this machine's DNS and "
+                 "network."),
 }
 
 
-def error_for(reason: Reason, message: str | None = None, **details: Any) -> FunctionError:
-    """The catalog error for a failure talking to Microsoft's identity platform."""
-    return FunctionError(REASON_CODES[reason], message, **details)
+def error_for(reason: Reason, message: str | None = None, *, host: str = "", **details: Any) -> FunctionError:
+    """The catalog error for a failure talking to Microsoft (its identity platform, or Graph for TLS/DNS)."""
+    if message is None and host and reason in HOST_MESSAGES:
+        message = HOST_MESSAGES[reason].format(host=host)
+    return FunctionError(REASON_CODES[reason], message, host=host, **details)

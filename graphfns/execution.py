@@ -181,7 +181,7 @@ def _delegated_token(fn: Function, account: MicrosoftAccount) -> str:
         raise FunctionError("NotConnected") from None
     except tokens.RefreshFailed as exc:
         reconnect = reverse("membership:account") if exc.permanent else None
-        raise error_for(exc.reason, aad_code=exc.aad_code, reconnect_url=reconnect) from None
+        raise error_for(exc.reason, aad_code=exc.aad_code, reconnect_url=reconnect, host=exc.host) from None
 
 
 def resolve_user(auth_user: AbstractBaseUser | int | str | None) -> AbstractBaseUser | None:

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from kombu.exceptions import DecodeError, OperationalError
 from redis.exceptions import RedisError
 
+from graphfns import call_log
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
 from project.celery import app
@@ -53,6 +54,8 @@ def run_function(self: Any, name: str, params: dict[str, Any], auth_user_id: int
             countdown = int(after) if after.isdigit() else min(60, 2 ** (self.request.retries + 1))
             raise self.retry(countdown=countdown, max_retries=limit) from None
         return {"error": exc.as_dict()}
+    finally:
+        call_log.flush()  # the entry is stored when the task's result is
 
 
 def submit(name: str, params: dict[str, Any], auth_user_id: int | None, caller: str,

@@ -449,8 +449,9 @@ def _check_expand(query: dict[str, Any]) -> None:
 
 @function(
     "users.request",
-    description="A Graph request for a user and its directory relationships (method, path, query, body), as "
-                "CodeMash's raw request: GET, PATCH or DELETE on /me or /users/{id}, GET on /users, and GET on "
+    description="A raw Graph request (what CodeMash's Microsoft Functions call a raw request) for a user and "
+                "its directory relationships (method, path, query, body): GET, PATCH or DELETE on /me or "
+                "/users/{id}, GET on /users, and GET on "
                 f"the user's {', '.join(DIRECTORY_RELATIONSHIPS)}. Other paths (mail, calendars, files, "
                 "authentication methods) and writes to relationships are refused before any call.",
     params=schema({**REQUEST_PARAMS, "path": {

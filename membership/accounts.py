@@ -8,15 +8,17 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from membership.failures import SignInFailure
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
 from membership.modes import find_mode, missing_scopes, resolve_scopes
+from membership.scopes import OIDC_SCOPES
 
 User = get_user_model()
-RESERVED = {"openid", "profile", "offline_access", "email"}
 
 
 def _free_username(wanted: str) -> str:
@@ -35,6 +37,28 @@ def _split_name(claims: dict[str, Any]) -> tuple[str, str]:
     return str(given)[:150], str(family)[:150]
 
 
+def microsoft_email(claims: dict[str, Any]) -> str:
+    """The member's address: the `email` claim, else `preferred_username` when it is an address."""
+    for claim in ("email", "preferred_username"):
+        value = str(claims.get(claim) or "").strip()
+        try:
+            validate_email(value)
+        except ValidationError:
+            continue
+        return value
+    return ""
+
+
+def _follow_email(user: Any, account: MicrosoftAccount, address: str) -> None:
+    """Give the member Microsoft's address, unless they set another one here: only when theirs is
+    empty or still the address Microsoft gave last time."""
+    if not address or user.email == address:
+        return
+    if not user.email or user.email.lower() == account.email.lower():
+        user.email = address
+        user.save(update_fields=["email"])
+
+
 @transaction.atomic
 def link_member(
     claims: dict[str, Any],
@@ -46,11 +70,13 @@ def link_member(
     """The account for (tid, oid), creating the member on first sign-in — never matched by e-mail.
 
     With ``connect_to`` (a signed-in member), the Microsoft identity is linked to that member; an
-    identity already linked to someone else is refused.
+    identity already linked to someone else is refused. The member's e-mail is filled from Microsoft's
+    on every sign-in (see ``_follow_email``).
     """
     tid, oid = claims["tid"].lower(), claims["oid"].lower()
     upn = str(claims.get("preferred_username") or claims.get("upn") or "")
     display = str(claims.get("name") or upn)
+    address = microsoft_email(claims)
     account = MicrosoftAccount.objects.select_for_update().filter(tenant_id=tid, object_id=oid).first()
     if account is not None:
         if connect_to is not None and account.user_id != connect_to.pk:
@@ -61,9 +87,8 @@ def link_member(
         account = MicrosoftAccount(user=user, tenant_id=tid, object_id=oid)  # type: ignore[misc]
     else:
         given, family = _split_name(claims)
-        email = str(claims.get("email") or "")
         user = User.objects.create(
-            username=_free_username(upn or oid), first_name=given, last_name=family, email=email,
+            username=_free_username(upn or oid), first_name=given, last_name=family, email=address,
         )
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -71,8 +96,10 @@ def link_member(
         if role is not None:
             user.groups.add(role)
         account = MicrosoftAccount(user=user, tenant_id=tid, object_id=oid)
+    _follow_email(user, account, address)
     account.username = upn
     account.display_name = display
+    account.email = address or account.email
     account.mode = mode.name if mode else ""
     return account
 
@@ -85,7 +112,7 @@ def store_tokens(account: MicrosoftAccount, result: dict[str, Any]) -> None:
     account.access_token_expires_at = now + timedelta(seconds=expires_in) if account.access_token else None
     if result.get("refresh_token"):
         account.refresh_token = result["refresh_token"]
-    granted = [s for s in str(result.get("scope", "")).split() if s.lower() not in RESERVED]
+    granted = [s for s in str(result.get("scope", "")).split() if s.lower() not in OIDC_SCOPES]
     if granted:
         account.granted_scopes = " ".join(granted)
     account.last_refreshed_at = now

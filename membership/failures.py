@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError
 
 
 class Reason(StrEnum):
@@ -19,6 +22,10 @@ class Reason(StrEnum):
     TIMEOUT = "timeout"  # transient: no answer within the configured timeout
     ENCRYPTION_KEY = "encryption_key"  # a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY
     ENDPOINT = "endpoint"  # the settings name a host that is not Microsoft's (nothing was sent)
+    # Configuration, not an outage (so never retried): the host's certificate did not verify
+    # (for the emulator: MICROSOFT_CA_BUNDLE unset), or its name does not resolve.
+    TLS = "tls"
+    DNS = "dns"
 
     @property
     def permanent(self) -> bool:
@@ -90,6 +97,15 @@ CATALOG: dict[str, Failure] = {f.code: f for f in [
             "The Authority host or Graph URL in the Microsoft settings is not a Microsoft cloud host (nor one "
             "named in MICROSOFT_ALLOWED_HOSTS); nothing was sent to it. Correct it in the Microsoft settings.",
             restart=False),
+    Failure("tls_verification_failed", "The site could not verify Microsoft's certificate",
+            "This is a problem with the site’s configuration, not your account. Try again later.",
+            "The TLS certificate of the Authority host did not verify (the server log names the host). Check the "
+            "Authority host in the Microsoft settings; for the local emulator, set MICROSOFT_CA_BUNDLE to its CA "
+            "file.", restart=False),
+    Failure("host_not_found", "The site could not find Microsoft's sign-in service",
+            "This is a problem with the site’s configuration, not your account. Try again later.",
+            "The Authority host's name does not resolve (DNS; the server log names the host). Check the Authority "
+            "host in the Microsoft settings, and this machine's DNS and network.", restart=False),
     Failure("member_inactive", "This member account is deactivated",
             "Your account on this site has been deactivated. Contact the site if you think this is a mistake.",
             "The member is inactive (Django user is_active is off): reactivate the user in the admin to let them "
@@ -104,17 +120,20 @@ CODE_REASONS = {
     "tenant_not_found": Reason.TENANT,
     "secret_unreadable": Reason.ENCRYPTION_KEY,
     "endpoint_not_allowed": Reason.ENDPOINT,
+    "tls_verification_failed": Reason.TLS,
+    "host_not_found": Reason.DNS,
     "invalid_grant": Reason.RECONSENT,
     "admin_consent_required": Reason.RECONSENT,
 }
 
 
 class SignInFailure(Exception):
-    def __init__(self, code: str, detail: str = "", *, reason: Reason | None = None) -> None:
+    def __init__(self, code: str, detail: str = "", *, reason: Reason | None = None, host: str = "") -> None:
         assert code in CATALOG, code
         super().__init__(code)
         self.code = code
         self.detail = detail  # Microsoft's error code or a short reason; never tokens
+        self.host = host  # the host that could not be reached, when that was the failure
         # None: a failure of the sign-in itself (state, consent, tenant policy), not of talking to Microsoft.
         self.reason = reason or CODE_REASONS.get(code)
 
@@ -130,7 +149,8 @@ class SignInFailure(Exception):
     @property
     def status(self) -> int:
         """503 when Microsoft or the site's own configuration is at fault (retrying later may work)."""
-        site_or_microsoft = (Reason.UNAVAILABLE, Reason.TIMEOUT, Reason.ENCRYPTION_KEY, Reason.ENDPOINT)
+        site_or_microsoft = (Reason.UNAVAILABLE, Reason.TIMEOUT, Reason.ENCRYPTION_KEY, Reason.ENDPOINT, Reason.TLS,
+                             Reason.DNS)
         return 503 if self.reason in site_or_microsoft else 400
 
 
@@ -139,10 +159,39 @@ def unavailable(detail: str) -> SignInFailure:
     return SignInFailure("access_token_failed", detail, reason=Reason.UNAVAILABLE)
 
 
+def transport_reason(exc: Exception) -> Reason:
+    """Why a request got no answer: a timeout, a certificate that did not verify, a host name that does
+    not resolve, or else unavailable (refused, reset, MSAL's MsalServiceError for a 5xx)."""
+    if isinstance(exc, requests.Timeout):
+        return Reason.TIMEOUT
+    if isinstance(exc, requests.exceptions.SSLError):
+        return Reason.TLS
+    # requests wraps urllib3's MaxRetryError, whose ``reason`` is the underlying error.
+    seen: list[object] = [exc]
+    while seen:
+        current = seen.pop()
+        if isinstance(current, NameResolutionError | socket.gaierror):
+            return Reason.DNS
+        if isinstance(current, BaseException):
+            seen += [*current.args[:1], getattr(current, "reason", None), current.__cause__]
+    return Reason.UNAVAILABLE
+
+
+def failed_host(exc: Exception) -> str:
+    """The host a requests exception was talking to ('' when unknown)."""
+    request = getattr(exc, "request", None)
+    return (urlsplit(str(request.url)).hostname or "") if request is not None and request.url else ""
+
+
+TRANSPORT_CODES = {Reason.TLS: "tls_verification_failed", Reason.DNS: "host_not_found"}
+
+
 def unreachable(exc: Exception, what: str) -> SignInFailure:
     """A transport failure (or MSAL's MsalServiceError for a 5xx) talking to ``what``."""
-    reason = Reason.TIMEOUT if isinstance(exc, requests.Timeout) else Reason.UNAVAILABLE
-    return SignInFailure("access_token_failed", f"{what}: {type(exc).__name__}", reason=reason)
+    reason = transport_reason(exc)
+    host = failed_host(exc)
+    detail = f"{what}{' at ' + host if host else ''}: {type(exc).__name__}"
+    return SignInFailure(TRANSPORT_CODES.get(reason, "access_token_failed"), detail, reason=reason, host=host)
 
 
 # Entra AADSTS codes (as in error_codes / error_description) and what we call them.

@@ -28,7 +28,7 @@ from membership.failures import SignInFailure, failure_from_aad
 from membership.identity import authority_url, client_secret, msal_app, validate_id_token
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
 from membership.modes import find_mode, resolve_scopes
-from membership.scopes import GRAPH_RESOURCE
+from membership.scopes import EMAIL_SCOPE, GRAPH_RESOURCE
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def begin_sign_in(
         # session cookie that holds this flow; the query mode keeps the flow bound to the browser.
         warnings.filterwarnings("ignore", message=".*form_post.*")
         flow = msal_app(ms).initiate_auth_code_flow(
-            scopes, redirect_uri=_callback_uri(request), state=secrets.token_urlsafe(24),
+            [*scopes, EMAIL_SCOPE], redirect_uri=_callback_uri(request), state=secrets.token_urlsafe(24),
             login_hint=login_hint, prompt=prompt, response_mode="query",
         )
     flows = {k: v for k, v in request.session.get(SESSION_FLOWS, {}).items() if v["created"] > time.time() - FLOW_TTL}

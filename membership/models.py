@@ -304,6 +304,11 @@ class MicrosoftAccount(models.Model):
     object_id = models.CharField("Object ID (oid)", max_length=36)
     username = models.CharField("User principal name", max_length=255, blank=True)
     display_name = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(
+        "E-mail from Microsoft", blank=True,
+        help_text="The address Microsoft gave at the last sign-in. The member's e-mail follows it, unless it was "
+                  "changed on this site.",
+    )
     granted_scopes = models.TextField(blank=True)
     mode = models.CharField(max_length=50, blank=True)
     access_token = EncryptedTextField(blank=True)

@@ -10,6 +10,11 @@ GRAPH_RESOURCE = "https://graph.microsoft.com"
 
 # Requested on every sign-in by MSAL itself; passing them again makes MSAL raise.
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
+# OpenID Connect's `email` is not added by MSAL: the sign-in asks for it, so that the id_token carries
+# the member's address.
+EMAIL_SCOPE = "email"
+# Not Graph permissions: always requested, never typed by admins, stored as granted or required.
+OIDC_SCOPES = RESERVED_SCOPES | {EMAIL_SCOPE}
 
 _SHORT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
 
@@ -53,7 +58,7 @@ def _check_one(scope: str) -> None:
 
 
 def parse_scopes(text: str) -> ParsedScopes:
-    """Split on spaces, commas or newlines; validate; drop duplicates and reserved OIDC scopes.
+    """Split on spaces, commas or newlines; validate; drop duplicates and the OpenID scopes (always requested).
 
     Raises ScopeError with a sentence saying what to change.
     """
@@ -63,7 +68,7 @@ def parse_scopes(text: str) -> ParsedScopes:
         scope = raw.strip()
         if not scope:
             continue
-        if scope.lower() in RESERVED_SCOPES:
+        if scope.lower() in OIDC_SCOPES:
             if scope.lower() not in removed:
                 removed.append(scope.lower())
             continue

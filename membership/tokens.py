@@ -30,12 +30,12 @@ from membership.identity import msal_app
 from membership.locks import LockTimeout, held
 from membership.metrics import TOKEN_REFRESHES
 from membership.models import MicrosoftAccount, MicrosoftSettings
+from membership.scopes import OIDC_SCOPES
 from membership.signals import account_needs_reconsent
 
 log = logging.getLogger(__name__)
 
 REUSE_MARGIN = timedelta(minutes=5)
-RESERVED = {"openid", "profile", "offline_access", "email"}
 Status = MicrosoftAccount.Status
 
 
@@ -46,10 +46,11 @@ class NotConnected(Exception):
 class RefreshFailed(Exception):
     """Renewing the member's token failed, for ``reason`` (RECONSENT: they must reconnect)."""
 
-    def __init__(self, message: str, *, reason: Reason, aad_code: str = "") -> None:
+    def __init__(self, message: str, *, reason: Reason, aad_code: str = "", host: str = "") -> None:
         super().__init__(message)
         self.reason = reason
         self.aad_code = aad_code
+        self.host = host  # the host that could not be reached (TLS, DNS), when known
 
     @property
     def permanent(self) -> bool:
@@ -110,7 +111,7 @@ def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSett
             return account  # another process renewed it while we waited for the lock
     elif account.last_refreshed_at and account.last_refreshed_at >= renewed_before:
         return account
-    scopes = [s for s in account.granted_scopes.split() if s.lower() not in RESERVED] or ["User.Read"]
+    scopes = [s for s in account.granted_scopes.split() if s.lower() not in OIDC_SCOPES] or ["User.Read"]
     try:
         result = msal_app(ms).acquire_token_by_refresh_token(account.refresh_token, scopes=scopes)
     except SignInFailure as not_built:  # building the MSAL app: discovery, or an unreadable secret
@@ -153,7 +154,8 @@ def _not_asked(account_id: int, failure: SignInFailure) -> NoReturn:
     reason = failure.reason or Reason.UNAVAILABLE
     TOKEN_REFRESHES.labels("unavailable").inc()
     log.warning("Refreshing Microsoft account %s failed: %s (%s)", account_id, reason, failure.detail)
-    raise RefreshFailed(FAILURE_MESSAGES[reason].format(code=failure.detail), reason=reason) from None
+    raise RefreshFailed(FAILURE_MESSAGES[reason].format(code=failure.detail), reason=reason,
+                        host=failure.host) from None
 
 
 def _check_usable(account: MicrosoftAccount) -> None:
@@ -187,6 +189,9 @@ FAILURE_MESSAGES = {
     Reason.UNAVAILABLE: "Microsoft could not renew the sign-in ({code}); retry later.",
     Reason.TIMEOUT: "Microsoft did not answer in time ({code}); retry later.",
     Reason.ENCRYPTION_KEY: "Stored secrets cannot be decrypted with FIELD_ENCRYPTION_KEY ({code}).",
+    Reason.ENDPOINT: "The Microsoft settings name a host that is not Microsoft's ({code}).",
+    Reason.TLS: "The certificate of Microsoft's token endpoint did not verify ({code}).",
+    Reason.DNS: "The host name of Microsoft's token endpoint does not resolve ({code}).",
 }
 
 

@@ -11,15 +11,21 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from write_env import emulator_variables, set_variables
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 CREDENTIALS = VAR / "demo-admin.txt"
 PORT = os.environ.get("DEMO_PORT", "8000")
+EMULATOR_PORT = os.environ.get("EMULATOR_PORT", "8443")
+# The `dev` sign-in mode: "Override default scopes" on, so it asks for exactly these.
+DEV_SCOPES = "User.Read User.ReadBasic.All Calendars.ReadWrite"
 
 
 def manage(*args: str, env: dict[str, str] | None = None) -> None:
@@ -39,9 +45,19 @@ def admin_credentials() -> tuple[str, str]:
     return user, password
 
 
+def require_free_port(port: str, variable: str) -> None:
+    """Stop with one line when something already listens on ``port`` (e.g. a demo still running)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", int(port)))
+        except OSError:
+            raise SystemExit(f"Port {port} is in use (another `make demo`?): stop what uses it, or choose another "
+                             f"port with {variable}=<port> make demo") from None
+
+
 def start_emulator() -> tuple[subprocess.Popen[str], dict[str, str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "serve", "--port", os.environ.get("EMULATOR_PORT", "8443"),
+        [sys.executable, "-m", "emulator", "serve", "--port", EMULATOR_PORT,
          "--state-dir", str(VAR / "emulator"), "--json"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
@@ -53,18 +69,24 @@ def start_emulator() -> tuple[subprocess.Popen[str], dict[str, str]]:
 
 
 def main() -> None:
+    require_free_port(PORT, "DEMO_PORT")
+    require_free_port(EMULATOR_PORT, "EMULATOR_PORT")
     VAR.mkdir(exist_ok=True)
     manage("migrate", "--noinput", "-v", "0")
     user, password = admin_credentials()
     emulator, info = start_emulator()
-    # The emulator may receive the client secret and tokens: trust its CA and allow its host.
-    env = {**os.environ, "MICROSOFT_CA_BUNDLE": info["ca_file"], "MICROSOFT_ALLOWED_HOSTS": "127.0.0.1"}
+    # The emulator may receive the client secret and tokens: trust its CA and allow its host, here and
+    # in .env, so that `manage.py` in a second terminal does too.
+    variables = emulator_variables(info)
+    set_variables(ROOT / ".env", variables)
+    env = {**os.environ, **variables}
     manage(
         "microsoft_settings", "--enabled", "yes",
         "--client-id", info["client_id"], "--client-secret", info["client_secret"],
         "--tenant", info["tenant_id"], "--app-tenant-id", info["tenant_id"],
         "--authority-host", info["base_url"], "--graph-url", info["base_url"],
         "--default-scopes", "User.Read Calendars.ReadWrite",
+        "--mode", "dev", "--mode-scopes", DEV_SCOPES, "--mode-override", "yes",
         env=env,
     )
     children = [emulator]
@@ -78,8 +100,12 @@ def main() -> None:
         f"  Username:  {user}\n"
         f"  Password:  {password}\n"
         f"  Microsoft settings: {site}/admin/membership/microsoftsettings/\n"
+        f"  Sign in as the `dev` mode (Override default scopes: {DEV_SCOPES}):\n"
+        f"             {site}/auth/microsoft/login/?mode=dev\n"
         f"  Microsoft emulator: {info['base_url']}  (CA: {info['ca_file']})\n"
         "  Celery worker and beat: logs in var/logs/\n"
+        "  In a second terminal (.env now trusts the emulator), call Graph as the application:\n"
+        "    .venv/bin/python manage.py graph call users.get --param user_id=adele@contoso.test --app\n"
         "  Stop with Ctrl+C.\n",
         flush=True,
     )

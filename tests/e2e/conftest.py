@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import shutil
 import ssl
 from collections.abc import Iterator
@@ -28,12 +27,15 @@ def spki_pin(base_url: str) -> str:
 
 
 @pytest.fixture
-def browser_page(emulator: Any, tmp_path: Any) -> Iterator[Any]:
+def browser_page(emulator: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"No Chromium at {CHROMIUM}: `make test` installs Debian's (scripts/install-chromium).")
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # afterwards are plain synchronous calls, so Django's async guard is lifted for this test.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # afterwards are plain synchronous calls, so Django's async guard is lifted for this test
+    # (monkeypatch restores it afterwards, also when the browser fails to start).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -44,7 +46,7 @@ def browser_page(emulator: Any, tmp_path: Any) -> Iterator[Any]:
                 f"--ignore-certificate-errors-spki-list={spki_pin(emulator.base_url)}",
             ],
         )
-        page = browser.new_page()
-        yield page
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 import graphfns
@@ -34,3 +35,15 @@ def test_settings_changes_reach_execute_at_once_in_this_process(emulator: Any, m
         assert exc.code == "MicrosoftAuthDisabled"
     else:
         raise AssertionError("disabled settings were not seen")
+
+
+def test_a_flush_does_not_wait_out_the_batching_window(emulator: Any, microsoft: MicrosoftSettings,
+                                                       settings: Any) -> None:
+    settings.GRAPH_CALL_LOG_WRITE_BEHIND = True
+    graphfns.execute("users.get", {"user_id": "adele@contoso.test"}, caller="test")
+    call_log.flush()  # the writer thread is running now; what follows measures a flush alone
+    graphfns.execute("users.get", {"user_id": "adele@contoso.test"}, caller="test")
+    started = time.monotonic()
+    call_log.flush()
+    assert time.monotonic() - started < call_log.GATHER_SECONDS / 2
+    assert FunctionCall.objects.count() == 2

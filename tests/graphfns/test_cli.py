@@ -108,3 +108,16 @@ def test_check_fails_on_an_unknown_tenant(microsoft: MicrosoftSettings) -> None:
         call_command("graph", "check", stdout=out)
     assert "✘ OpenID discovery" in out.getvalue()
     assert "Tenant" in out.getvalue()
+
+
+def test_members_lists_ids_and_usernames_for_as_and_auth_user_id(connect: Connect) -> None:
+    lee = connect("lee")
+    out = graph("members")
+    assert f"{lee.pk}  lee@contoso.test" in out
+    assert "active" in out
+
+
+def test_an_unknown_member_says_how_members_come_to_exist(microsoft: MicrosoftSettings) -> None:
+    assert "first Sign in with Microsoft" in graph("members")
+    with pytest.raises(CommandError, match="after their first Sign in with Microsoft"):
+        graph("call", "users.get", "--as", "adele@contoso.test", "--param", "user_id=me")

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 
+from membership.accounts import microsoft_email
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
 from tests.browser import MemberBrowser
 from tests.conftest import seeded_user
@@ -207,3 +208,44 @@ def test_tokens_are_encrypted_at_rest_and_never_shown_or_logged(
         assert secret not in logged
         for text in pages:
             assert secret not in text
+
+
+def test_a_new_member_gets_the_email_microsoft_gives(live_server: Any, member: MemberBrowser, emulator: Any,
+                                                     microsoft: MicrosoftSettings) -> None:
+    sign_in(live_server, member, emulator, "lee")
+    assert "email" in last_authorize_scopes(emulator)
+    account = MicrosoftAccount.objects.get()
+    assert account.user.email == account.email == seeded_user(emulator, "lee")["mail"]
+    assert "email" not in account.granted_scopes.split()
+
+
+def test_the_email_is_filled_on_every_sign_in_unless_the_member_changed_it(
+    live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings,
+) -> None:
+    sign_in(live_server, member, emulator, "lee")
+    user = User.objects.get()
+    User.objects.filter(pk=user.pk).update(email="")  # e.g. created before the email scope was asked for
+    sign_in(live_server, MemberBrowser(emulator.ca_file), emulator, "lee")
+    user.refresh_from_db()
+    assert user.email == "lee@contoso.test"
+
+    seeded_user(emulator, "lee")["mail"] = "lee.gu@contoso.test"  # changed at Microsoft: followed
+    sign_in(live_server, MemberBrowser(emulator.ca_file), emulator, "lee")
+    user.refresh_from_db()
+    assert user.email == "lee.gu@contoso.test"
+
+    User.objects.filter(pk=user.pk).update(email="lee@home.example")  # changed here: kept
+    sign_in(live_server, MemberBrowser(emulator.ca_file), emulator, "lee")
+    user.refresh_from_db()
+    assert user.email == "lee@home.example"
+    assert MicrosoftAccount.objects.get().email == "lee.gu@contoso.test"
+
+
+@pytest.mark.parametrize(("claims", "expected"), [
+    ({"email": "a@contoso.test", "preferred_username": "b@contoso.test"}, "a@contoso.test"),
+    ({"preferred_username": "b@contoso.test"}, "b@contoso.test"),
+    ({"preferred_username": "+44 20 7946 0000"}, ""),
+    ({}, ""),
+])
+def test_the_address_falls_back_to_preferred_username_when_it_is_one(claims: dict[str, str], expected: str) -> None:
+    assert microsoft_email(claims) == expected

@@ -14,14 +14,21 @@ from graphfns.diagnostics import run_checks
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
 from graphfns.registry import Function, load
+from membership.models import MicrosoftAccount
+
+# Members are created by their first "Sign in with Microsoft", not by the seeded directory.
+NO_MEMBERS = ("A member exists here only after their first Sign in with Microsoft (with `make demo`: open the "
+              "site and sign in as a seeded user); `manage.py graph members` lists those who have.")
 
 
 class Command(BaseCommand):
-    help = "Microsoft Graph functions: list them, call one, check the configuration, generate the README tables."
+    help = "Microsoft Graph functions: list them, call one, check the configuration, generate the docs' tables."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{list,call,check,catalog}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{list,call,members,check,catalog}")
         sub.add_parser("list", help="Every function, its modes and what it does.")
+        sub.add_parser("members", help="Members with a Microsoft account: the ids and usernames --as and "
+                       "auth_user_id take.")
         call = sub.add_parser("call", help="Run one function and print its result as JSON.")
         call.add_argument("name", help="e.g. users.get")
         call.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
@@ -33,9 +40,10 @@ class Command(BaseCommand):
         who.add_argument("--as", dest="as_user", metavar="USER", help="Act as this member (user id or username).")
         who.add_argument("--app", action="store_true", help="Act as the application (the default).")
         sub.add_parser("check", help="Diagnose the Microsoft configuration end to end.")
-        cat = sub.add_parser("catalog", help="Print the README's function and error tables.")
-        cat.add_argument("--write-readme", action="store_true", help="Rewrite them in README.md.")
-        cat.add_argument("--check", action="store_true", help="Fail if README.md's tables are out of date.")
+        cat = sub.add_parser("catalog", help="Print the function and error tables of docs/functions.md and "
+                             "docs/errors.md.")
+        cat.add_argument("--write", action="store_true", help="Rewrite them in docs/.")
+        cat.add_argument("--check", action="store_true", help="Fail if docs/ is out of date.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, "handle_" + options["action"])(**options)
@@ -63,6 +71,16 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.code}: {exc.message}{details}") from None
         self.stdout.write(json.dumps(result, indent=2, ensure_ascii=False, default=str))
 
+    def handle_members(self, **options: Any) -> None:
+        accounts = list(MicrosoftAccount.objects.select_related("user").order_by("user_id"))
+        if not accounts:
+            self.stdout.write(NO_MEMBERS)
+            return
+        self.stdout.write(f"{'ID':>5}  {'USERNAME':<32}  {'MICROSOFT ACCOUNT':<32}  STATUS")
+        for account in accounts:
+            self.stdout.write(f"{account.user_id:>5}  {account.user.get_username():<32}  "
+                              f"{account.username:<32}  {account.status}")
+
     def handle_check(self, **options: Any) -> None:
         checks = run_checks()
         for check in checks:
@@ -73,15 +91,16 @@ class Command(BaseCommand):
             raise CommandError("The Microsoft configuration check failed; see the fix above.")
         self.stdout.write(self.style.SUCCESS("The Microsoft configuration works."))
 
-    def handle_catalog(self, *, write_readme: bool, check: bool, **options: Any) -> None:
+    def handle_catalog(self, *, write: bool, check: bool, **options: Any) -> None:
         if check:
-            if catalog.regions(catalog.readme_path().read_text(encoding="utf-8")) != catalog.generated():
-                raise CommandError("README.md's function/error tables are out of date: run "
-                                   "`manage.py graph catalog --write-readme`.")
-            self.stdout.write("README.md's tables are current.")
-        elif write_readme:
-            changed = catalog.write_readme()
-            self.stdout.write("README.md updated." if changed else "README.md was already current.")
+            if stale := catalog.stale():
+                raise CommandError(f"{', '.join('docs/' + n for n in stale)}: the generated tables are out of date; "
+                                   "run `.venv/bin/python manage.py graph catalog --write`.")
+            self.stdout.write("docs/ tables are current.")
+        elif write:
+            changed = catalog.write()
+            self.stdout.write(f"Updated {', '.join('docs/' + n for n in changed)}." if changed
+                              else "docs/ was already current.")
         else:
             for table in catalog.generated().values():
                 self.stdout.write(table + "\n")
@@ -116,5 +135,5 @@ def find_user(ref: str) -> Any:
     user = User.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
     user = user or User.objects.filter(**{User.USERNAME_FIELD: ref}).first()
     if user is None:
-        raise CommandError(f"--as {ref}: no platform user has that id or username.")
+        raise CommandError(f"--as {ref}: no platform user has that id or username. {NO_MEMBERS}")
     return user

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from membership.models import MicrosoftSettings
+from membership.models import MicrosoftSettings, SignInMode
 
 FIELDS = {
     "enabled": "enabled",
@@ -34,6 +34,10 @@ class Command(BaseCommand):
                 parser.add_argument("--enabled", choices=["yes", "no"])
             else:
                 parser.add_argument(f"--{flag}", dest=field)
+        parser.add_argument("--mode", metavar="NAME", help="Create or change the sign-in mode NAME (?mode=NAME).")
+        parser.add_argument("--mode-scopes", metavar="SCOPES", help="With --mode: the mode's scopes.")
+        parser.add_argument("--mode-override", choices=["yes", "no"],
+                            help="With --mode: 'Override default scopes' (yes: only the mode's scopes).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         ms = MicrosoftSettings.load()
@@ -51,9 +55,29 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
             ms.save()
+        if options.get("mode"):
+            _save_mode(ms, options["mode"], options.get("mode_scopes"), options.get("mode_override"))
+        elif options.get("mode_scopes") is not None or options.get("mode_override") is not None:
+            raise CommandError("--mode-scopes and --mode-override need --mode NAME.")
         for field in FIELDS:
             value = _secret_line(ms) if field == "client_secret" else getattr(ms, field)
             self.stdout.write(f"{field:>20}: {value}")
+        for mode in ms.modes.order_by("name"):
+            rule = "override" if mode.override_default_scopes else "default +"
+            self.stdout.write(f"{'mode ' + mode.name:>20}: {rule} {mode.scopes}{'' if mode.enabled else ' (disabled)'}")
+
+
+def _save_mode(ms: MicrosoftSettings, name: str, scopes: str | None, override: str | None) -> None:
+    mode = SignInMode.objects.filter(settings=ms, name=name).first() or SignInMode(settings=ms, name=name)
+    if scopes is not None:
+        mode.scopes = scopes
+    if override is not None:
+        mode.override_default_scopes = override == "yes"
+    try:
+        mode.full_clean()
+    except ValidationError as exc:
+        raise CommandError("; ".join(f"mode {k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+    mode.save()
 
 
 def _secret_line(ms: MicrosoftSettings) -> str:
