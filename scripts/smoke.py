@@ -89,9 +89,25 @@ def check_web_logs_are_json_without_secrets(stack: Stack) -> None:
         assert secret not in text
 
 
+def check_browser_sign_in(stack: Stack) -> None:
+    """A member signs in with Microsoft in headless Chromium, through gunicorn and the emulator's pages."""
+    from emulator.browser import chromium_page
+
+    with chromium_page(stack.info["base_url"]) as page:
+        page.goto(stack.base_url + "/signin/")
+        page.get_by_role("link", name="Sign in with Microsoft").click()
+        page.wait_for_url(stack.info["base_url"] + "/**")
+        page.get_by_role("button", name="Sign in as Alex Wilber").click()
+        accept = page.get_by_role("button", name="Accept")
+        if accept.count():  # consent, the first time these scopes are asked for
+            accept.click()
+        page.wait_for_url(stack.base_url + "/account/", timeout=30_000)
+        assert page.get_by_text("alex@contoso.test").first.is_visible(), page.content()[:500]
+
+
 CHECKS: list[Callable[[Stack], None]] = [
-    check_readyz, check_sync_call, check_async_call, check_metrics, check_worker_answers_ping, check_beat_runs,
-    check_web_logs_are_json_without_secrets,
+    check_readyz, check_browser_sign_in, check_sync_call, check_async_call, check_metrics, check_worker_answers_ping,
+    check_beat_runs, check_web_logs_are_json_without_secrets,
 ]
 
 
