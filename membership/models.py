@@ -41,6 +41,11 @@ class MicrosoftAccountQuerySet(models.QuerySet["MicrosoftAccount"]):
         """Load the encrypted tokens too (the token store; raises UndecryptableValue on a wrong key)."""
         return self.defer(None)
 
+    def only(self, *fields: str) -> MicrosoftAccountQuerySet:
+        # only() after the manager's defer() would load neither token even when asked for one
+        # (Django's refresh_from_db of a deferred field, reencrypt_secrets): start from no deferral.
+        return models.QuerySet.only(self.defer(None), *fields)
+
     def connected(self) -> MicrosoftAccountQuerySet:
         """Accounts not disconnected by their member (active, or waiting for them to reconnect)."""
         return self.exclude(status=MicrosoftAccount.Status.REVOKED)
@@ -325,6 +330,8 @@ class MicrosoftAccount(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant_id", "object_id"], name="unique_microsoft_identity")]
         verbose_name = "Microsoft account"
+        # Related lookups (a user's deletion page lists their accounts) load no tokens either.
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return self.username or self.object_id

@@ -205,11 +205,15 @@ def test_every_admin_page_answers(wrong_key: Site, admin_user: User) -> None:
         if obj is not None:
             crawl.get(reverse(f"admin:{name}_change", args=[obj.pk]))
             crawl.get(reverse(f"admin:{name}_history", args=[obj.pk]))
+            if model_admin.has_delete_permission(request, obj):
+                crawl.get(reverse(f"admin:{name}_delete", args=[obj.pk]))  # lists what else would go
     checks = crawl.post(reverse("admin:membership_microsoftsettings_test_configuration", args=[1]))
     crawl.post(reverse("admin:membership_microsoftsettings_clear_cache", args=[1]), follow=True)
     crawl.post(reverse("admin:membership_refreshsweep_run"), follow=True)
     crawl.post(reverse("admin:graphfns_functioncall_purge"), follow=True)
     crawl.assert_no_server_errors()
+    deleting_member = crawl.answers[f"GET {reverse('admin:auth_user_delete', args=[wrong_key.member.pk])}"]
+    assert "lee@contoso.test" in deleting_member.content.decode()  # the member's Microsoft account is listed
 
     assert "cannot be decrypted with FIELD_ENCRYPTION_KEY" in checks.content.decode()
     assert "Restore the key it was written with" in checks.content.decode()
