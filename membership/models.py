@@ -41,7 +41,7 @@ class MicrosoftAccountQuerySet(models.QuerySet["MicrosoftAccount"]):
         """Load the encrypted tokens too (the token store; raises UndecryptableValue on a wrong key)."""
         return self.defer(None)
 
-    def only(self, *fields: str) -> MicrosoftAccountQuerySet:
+    def only(self, *fields: str) -> MicrosoftAccountQuerySet:  # type: ignore[override]
         # only() after the manager's defer() would load neither token even when asked for one
         # (Django's refresh_from_db of a deferred field, reencrypt_secrets): start from no deferral.
         return models.QuerySet.only(self.defer(None), *fields)
