@@ -45,7 +45,7 @@ def run_checks(ms: MicrosoftSettings | None = None) -> list[Check]:
     steps: list[tuple[str, Callable[[MicrosoftSettings], str]]] = [
         ("Microsoft settings", check_settings),
         ("OpenID discovery", check_discovery),
-        ("Client credential and application token", check_app_token),
+        (f"{'Certificate' if ms.uses_certificate else 'Client secret'} and application token", check_app_token),
         ("Microsoft Graph call (users.list as the application)", check_graph_call),
     ]
     if ms.next_certificate:

@@ -118,8 +118,12 @@ REASON_CODES = {
     Reason.DNS: "HostNotFound",
 }
 
-# InvalidClientCredentials, said precisely for the certificate credential's AADSTS codes.
+# InvalidClientCredentials, said precisely for the secret's and the certificate's AADSTS codes.
 CLIENT_CREDENTIAL_MESSAGES = {
+    7000215: ("Microsoft rejected the site's client secret (wrong or expired). Create a new secret in the Azure portal "
+              "and enter it in the Microsoft settings."),
+    7000222: ("Microsoft rejected the site's client secret (wrong or expired). Create a new secret in the Azure portal "
+              "and enter it in the Microsoft settings."),
     700027: ("Microsoft does not accept the site's certificate (AADSTS700027: not registered on the app, deleted or "
              "expired there, or signed with another key). Download the certificate (.cer) from the Microsoft settings "
              "and upload it in the Azure portal → your app → Certificates & secrets → Certificates."),
