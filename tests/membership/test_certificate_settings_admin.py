@@ -120,3 +120,15 @@ def test_other_fields_save_without_naming_the_credential(admin_client: Client, s
     data.pop("credential", None)
     assert admin_client.post(URL, data).status_code == 302
     assert stored().credential == "secret"
+
+
+def test_the_settings_command_generates_a_certificate_and_shows_its_thumbprint() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("microsoft_settings", "--credential", "certificate", "--generate-certificate", stdout=out)
+    ms = stored()
+    assert ms.uses_certificate and ms.current_certificate is not None
+    assert ms.current_certificate.thumbprint in out.getvalue() and "PRIVATE KEY" not in out.getvalue()
