@@ -65,8 +65,8 @@ def check_settings(ms: MicrosoftSettings) -> str:
         raise Failed("Sign in with Microsoft is switched off.",
                      "Tick “Enabled” in the Microsoft settings (admin → Microsoft settings).")
     if not ms.secret_readable:  # stored, so not "missing"; but nothing later can use it
-        raise Failed("A stored client secret or certificate private key cannot be decrypted with "
-                     "FIELD_ENCRYPTION_KEY.",
+        what = "client secret" if not ms.client_secret_readable else "certificate private key"
+        raise Failed(f"The stored {what} cannot be decrypted with FIELD_ENCRYPTION_KEY.",
                      "Restore the key it was written with (list old keys after the new one, comma-separated), "
                      "or enter the client secret (or upload the certificate) again in the Microsoft settings.")
     credential = ("Certificate", ms.certificate) if ms.uses_certificate else ("Client secret", ms.client_secret)

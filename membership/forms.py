@@ -111,7 +111,8 @@ class MicrosoftSettingsForm(ScopesFormMixin, forms.ModelForm):
         if self.cleaned_data.get("client_secret"):  # blank keeps what is stored
             ms.client_secret = self.cleaned_data["client_secret"]
         if self.cleaned_data.get("discard_next_certificate"):
-            ms.next_certificate, ms.next_certificate_key = "", ""
+            ms.next_certificate = ""
+            ms.next_certificate_key = ""
         if self.new_certificate is not None:
             key, cert = self.new_certificate
             slot = ms.store_certificate(key, cert)

@@ -286,15 +286,19 @@ class MicrosoftSettings(models.Model):
         """Keep a new certificate: the current one when there is none, else the next one of a rollover
         (the current one stays in use until the new one is seen to work). Answers which slot it went to."""
         if self.certificate:
-            self.next_certificate, self.next_certificate_key = certificate.pem, private_key
+            self.next_certificate = certificate.pem
+            self.next_certificate_key = private_key  # type: ignore[assignment]
             return "next"
-        self.certificate, self.certificate_key = certificate.pem, private_key
+        self.certificate = certificate.pem
+        self.certificate_key = private_key  # type: ignore[assignment]
         return "current"
 
     def promote_next_certificate(self) -> None:
         """The next certificate has been seen to work: make it the current one, and forget the old one."""
-        self.certificate, self.certificate_key = self.next_certificate, self.next_certificate_key
-        self.next_certificate, self.next_certificate_key = "", ""
+        self.certificate = self.next_certificate
+        self.certificate_key = self.next_certificate_key
+        self.next_certificate = ""
+        self.next_certificate_key = ""  # type: ignore[assignment]
         self.credential = self.Credential.CERTIFICATE
         self.save(update_fields=["certificate", "certificate_key", "next_certificate", "next_certificate_key",
                                  "credential", "updated_at"])
