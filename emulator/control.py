@@ -1,5 +1,5 @@
 """The emulator's own control API under ``/_emulator``: reset, settings, faults, forced grant
-failures, minted tokens, counters, the authorize log and health. JSON in, JSON out.
+failures, app certificates, minted tokens, counters, the authorize log and health. JSON in, JSON out.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from emulator.identity.errors import AADError
 from emulator.identity.model import (
     CONSUMERS_TENANT,
     RefreshGrant,
+    app_certificates,
     configured_delegated,
     find_user,
     new_secret,
     parse_scopes,
+    register_certificate,
+    remove_certificate,
     store,
 )
 from emulator.routing import Request, Response, json_response, route
@@ -235,6 +238,50 @@ def withdraw_consent(emu: Emulator, req: Request) -> Response:
             if mine:
                 withdrawn[app["client_id"]] = mine
     return json_response({"user": user["id"], "withdrawn": withdrawn})
+
+
+# -- app registrations: certificates ------------------------------------------------------------
+
+
+@route("POST", "/_emulator/apps/{client_id}/certificates")
+@_handles_bad_requests
+def upload_certificate(emu: Emulator, req: Request) -> Response:
+    """``{"pem": "-----BEGIN CERTIFICATE-----..."}``: what Certificates & secrets → Certificates → Upload
+    does. Answers the certificate's thumbprints and validity, as the portal lists them."""
+    pem = _body(req).get("pem")
+    if not isinstance(pem, str) or "BEGIN CERTIFICATE" not in pem:
+        raise BadRequest("'pem' must be a PEM certificate (-----BEGIN CERTIFICATE-----).")
+    with emu.lock:
+        app = emu.app(req.params["client_id"])
+        if app is None:
+            return _problem(404, f"No app {req.params['client_id']}.")
+        try:
+            entry = register_certificate(app, pem)
+        except ValueError as exc:
+            raise BadRequest(f"'pem' is not a readable certificate: {exc}") from None
+    return json_response({k: v for k, v in entry.items() if k != "pem"}, 201)
+
+
+@route("GET", "/_emulator/apps/{client_id}/certificates")
+def list_certificates(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        app = emu.app(req.params["client_id"])
+        if app is None:
+            return _problem(404, f"No app {req.params['client_id']}.")
+        certs = app_certificates(app)
+    return json_response({"certificates": [{k: v for k, v in c.items() if k != "pem"} for c in certs]})
+
+
+@route("DELETE", "/_emulator/apps/{client_id}/certificates/{thumbprint}")
+def delete_certificate(emu: Emulator, req: Request) -> Response:
+    """Remove a certificate by its SHA-1 or SHA-256 thumbprint (hex)."""
+    with emu.lock:
+        app = emu.app(req.params["client_id"])
+        if app is None:
+            return _problem(404, f"No app {req.params['client_id']}.")
+        if not remove_certificate(app, req.params["thumbprint"]):
+            return _problem(404, f"No certificate {req.params['thumbprint']}.")
+    return json_response({"removed": 1})
 
 
 # -- tokens for scripts ------------------------------------------------------------------------

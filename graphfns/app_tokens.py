@@ -17,7 +17,7 @@ import requests
 from django.core.cache import cache
 from msal.exceptions import MsalServiceError
 
-from graphfns.errors import FunctionError, error_for
+from graphfns.errors import CLIENT_CREDENTIAL_MESSAGES, FunctionError, error_for
 from graphfns.metrics import APP_TOKEN_RENEWALS
 from membership.encryption import UndecryptableValue, decrypt, encrypt
 from membership.failures import Reason, SignInFailure, aadsts_codes, reason_from_aad, unreachable
@@ -88,7 +88,7 @@ class AppTokenCache:
                                 "Microsoft settings to make application calls.")
         try:
             result = msal_app(ms, ms.app_tenant_id).acquire_token_for_client(scopes=[f"{GRAPH_RESOURCE}/.default"])
-        except SignInFailure as failure:  # building the MSAL app: discovery, or an unreadable secret
+        except SignInFailure as failure:  # building the MSAL app: discovery, or an unreadable secret or key
             raise error_for(failure.reason or Reason.UNAVAILABLE, host=failure.host) from None
         except (requests.RequestException, MsalServiceError) as exc:
             no_answer = unreachable(exc, "token endpoint")
@@ -123,7 +123,10 @@ def app_token_failure(result: dict[str, Any]) -> FunctionError:
     if NOT_IN_TENANT_AADSTS & set(codes):
         return FunctionError("Authorization_IdentityNotFound", aad_code=aad)
     reason = reason_from_aad(result)
-    if reason in (Reason.CLIENT_CREDENTIALS, Reason.TENANT):
+    if reason is Reason.CLIENT_CREDENTIALS:
+        message = next((CLIENT_CREDENTIAL_MESSAGES[c] for c in codes if c in CLIENT_CREDENTIAL_MESSAGES), None)
+        return error_for(reason, message, aad_code=aad)
+    if reason is Reason.TENANT:
         return error_for(reason, aad_code=aad)
     return FunctionError("UpstreamUnavailable", f"Microsoft did not issue an application token ({aad}).", aad_code=aad)
 

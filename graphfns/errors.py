@@ -36,12 +36,14 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
               "The App tenant ID is missing or does not exist. Set a valid Directory (tenant) ID in the Microsoft "
               "settings."),
     ErrorKind("InvalidClientCredentials", 503,
-              "Microsoft rejected the site's client secret (wrong or expired). Create a new secret in the "
-              "Azure portal and enter it in the Microsoft settings."),
+              "Microsoft rejected the site's client credential: the client secret (wrong or expired) or the "
+              "certificate (not registered on the app, expired, or signed outside its valid time). Enter a new "
+              "secret, or register the certificate shown, in the Microsoft settings; Test configuration names "
+              "the credential used."),
     ErrorKind("UndecryptableSecret", 503,
               "A stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY. Restore the key it was written with "
-              "(list old keys after the new one, comma-separated), or enter the client secret again in the "
-              "Microsoft settings."),
+              "(list old keys after the new one, comma-separated), or enter the client secret (or upload the "
+              "certificate) again in the Microsoft settings."),
     ErrorKind("EndpointNotAllowed", 503,
               "The Authority host or Graph URL in the Microsoft settings is not a Microsoft cloud host (nor one named "
               "in MICROSOFT_ALLOWED_HOSTS); nothing was sent to it. Correct it in the Microsoft settings."),
@@ -114,6 +116,23 @@ REASON_CODES = {
     Reason.ENDPOINT: "EndpointNotAllowed",
     Reason.TLS: "TLSVerificationFailed",
     Reason.DNS: "HostNotFound",
+}
+
+# InvalidClientCredentials, said precisely for the secret's and the certificate's AADSTS codes.
+CLIENT_CREDENTIAL_MESSAGES = {
+    7000215: ("Microsoft rejected the site's client secret (wrong or expired). Create a new secret in the Azure portal "
+              "and enter it in the Microsoft settings."),
+    7000222: ("Microsoft rejected the site's client secret (wrong or expired). Create a new secret in the Azure portal "
+              "and enter it in the Microsoft settings."),
+    700027: ("Microsoft does not accept the site's certificate (AADSTS700027: not registered on the app, deleted or "
+             "expired there, or signed with another key). Download the certificate (.cer) from the Microsoft settings "
+             "and upload it in the Azure portal → your app → Certificates & secrets → Certificates."),
+    700024: ("Microsoft refused the site's signed client assertion as outside its valid time range (AADSTS700024): "
+             "this server's clock is off. Set it by NTP."),
+    700021: ("Microsoft refused the site's client assertion: it was not issued for this Application (client) ID "
+             "(AADSTS700021). Check the client ID in the Microsoft settings."),
+    700023: ("Microsoft refused the site's client assertion: its audience is not this token endpoint (AADSTS700023). "
+             "Check the Tenant and Authority host in the Microsoft settings."),
 }
 
 # The catalog sentence, with the host named where it is known.

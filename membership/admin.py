@@ -6,18 +6,20 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from membership.forms import MicrosoftSettingsForm, SignInModeForm
 from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep, SignInMode
 
 UNREADABLE_SECRET = (
-    "The stored client secret cannot be decrypted with FIELD_ENCRYPTION_KEY: sign-in and application calls "
-    "fail until it can. Restore the key it was written with (list old keys after the new one, "
-    "comma-separated), or enter the client secret again below."
+    "A stored client secret or certificate private key cannot be decrypted with FIELD_ENCRYPTION_KEY: sign-in and "
+    "application calls fail until it can. Restore the key it was written with (list old keys after the new one, "
+    "comma-separated), or enter the client secret (or upload the certificate) again below."
 )
 
 
@@ -37,12 +39,18 @@ class SignInModeInline(admin.TabularInline):
 class MicrosoftSettingsAdmin(admin.ModelAdmin):
     form = MicrosoftSettingsForm
     inlines = [SignInModeInline]
-    readonly_fields = ("redirect_uri", "secret_status")
+    readonly_fields = ("redirect_uri", "secret_status", "certificate_status")
     fieldsets = (
         (None, {"fields": ("enabled",)}),
         (
             "App registration",
-            {"fields": ("client_id", "client_secret", "secret_status", "client_secret_expires_on", "redirect_uri")},
+            {"fields": ("client_id", "credential", "redirect_uri")},
+        ),
+        ("Client secret", {"fields": ("client_secret", "secret_status", "client_secret_expires_on")}),
+        (
+            "Certificate",
+            {"fields": ("certificate_status", "certificate_file", "certificate_password", "generate_certificate",
+                        "discard_next_certificate")},
         ),
         ("Who may sign in", {"fields": ("tenant", "allowed_tenant_ids", "default_role")}),
         ("Permissions", {"fields": ("default_scopes", "app_tenant_id")}),
@@ -62,12 +70,59 @@ class MicrosoftSettingsAdmin(admin.ModelAdmin):
 
     @admin.display(description="Stored secret")
     def secret_status(self, obj: MicrosoftSettings) -> str:
-        if obj.pk and not obj.secret_readable:
+        if obj.pk and not obj.client_secret_readable:
             return f"⚠ {UNREADABLE_SECRET}"
         if not obj.pk or not obj.client_secret:
             return "No secret stored."
         warning = obj.secret_expiry_warning()
         return f"Ends in {obj.secret_hint}." + (f" ⚠ {warning}" if warning else "")
+
+    @admin.display(description="Stored certificates")
+    def certificate_status(self, obj: MicrosoftSettings) -> str:
+        """Thumbprints, subject and expiry as the Azure portal lists them, with the public certificate to
+        download for upload there. The private key is never shown."""
+        slots = [("current", "Current (tokens are requested with it)", obj.current_certificate),
+                 ("next", "Next (becomes current once Test configuration sees Microsoft accept it)",
+                  obj.pending_certificate)]
+        rows = []
+        for slot, title, cert in slots:
+            if cert is None:
+                continue
+            left = (cert.not_after - timezone.now()).days
+            warning = "expired" if left < 0 else f"expires in {left} days" if left < 30 else ""
+            rows.append((
+                title, cert.thumbprint, cert.thumbprint_sha256, cert.subject, f"{cert.not_after:%d %b %Y %H:%M} UTC",
+                f" ⚠ {warning}" if warning else "",
+                reverse("admin:membership_microsoftsettings_certificate", args=[slot, "cer"]),
+                reverse("admin:membership_microsoftsettings_certificate", args=[slot, "pem"]),
+            ))
+        if not rows:
+            return "No certificate stored. Upload one or generate one below."
+        return format_html_join(
+            "", "<p><strong>{}</strong><br>Thumbprint (SHA-1): <code>{}</code><br>Thumbprint (SHA-256): "
+            "<code>{}</code><br>Subject: {}<br>Expires: {}{}<br>Download the public certificate: "
+            "<a href=\"{}\">.cer</a> · <a href=\"{}\">.pem</a> — upload it in the Azure portal → your app → "
+            "Certificates & secrets → Certificates.</p>", rows)
+
+    def get_urls(self) -> list[Any]:
+        return [path("certificate/<slug:slot>.<slug:fmt>", self.admin_site.admin_view(self.download_certificate),
+                     name="membership_microsoftsettings_certificate"), *super().get_urls()]
+
+    def download_certificate(self, request: HttpRequest, slot: str, fmt: str) -> HttpResponse:
+        """The public certificate of a slot, as ``.cer`` (DER) or ``.pem``, for the Azure portal."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        ms = MicrosoftSettings.load()
+        cert = {"current": ms.current_certificate, "next": ms.pending_certificate}.get(slot)
+        if cert is None or fmt not in ("cer", "pem"):
+            raise Http404("No such certificate.")
+        if fmt == "cer":
+            body, kind = cert.der, "application/pkix-cert"
+        else:
+            body, kind = cert.pem.encode(), "application/x-pem-file"
+        response = HttpResponse(body, content_type=kind)
+        response["Content-Disposition"] = f'attachment; filename="microsoft-{cert.thumbprint}.{fmt}"'
+        return response
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not MicrosoftSettings.objects.exists()
@@ -87,7 +142,7 @@ class MicrosoftSettingsAdmin(admin.ModelAdmin):
             obj = self.get_object(request, object_id)
             if obj is not None and not obj.secret_readable:
                 messages.warning(request, UNREADABLE_SECRET)
-            if obj is not None and (warning := obj.secret_expiry_warning()):
+            if obj is not None and (warning := obj.credential_expiry_warning()):
                 messages.warning(request, warning)
         # The request reaches redirect_uri through a context variable: this ModelAdmin instance
         # is shared by every thread of the server.

@@ -16,7 +16,7 @@ class Reason(StrEnum):
     """Why talking to Microsoft's identity platform failed, in the few kinds a caller acts on."""
 
     RECONSENT = "reconsent"  # permanent: the member's grant is gone; they must sign in again
-    CLIENT_CREDENTIALS = "client_credentials"  # the site's secret was rejected (wrong, expired, deleted)
+    CLIENT_CREDENTIALS = "client_credentials"  # the site's secret or certificate was rejected (wrong, expired, deleted)
     TENANT = "tenant"  # the tenant does not exist, or the app is not known there
     UNAVAILABLE = "unavailable"  # transient: unreachable, reset, or a 5xx
     TIMEOUT = "timeout"  # transient: no answer within the configured timeout
@@ -62,8 +62,21 @@ CATALOG: dict[str, Failure] = {f.code: f for f in [
             "A tenant administrator can grant consent for everyone at /auth/microsoft/admin-consent/."),
     Failure("invalid_client", "The site’s Microsoft app credentials were rejected",
             "This is a problem with the site, not your account. Try again later.",
-            "The client secret is wrong or was deleted: create a new one in the Azure portal "
-            "(Certificates & secrets) and enter it in the Microsoft settings."),
+            "The client secret or certificate is wrong or was deleted: create a new secret in the Azure portal "
+            "(Certificates & secrets) and enter it in the Microsoft settings, or generate or upload a certificate "
+            "there and register it in the Azure portal; then run Test configuration."),
+    Failure("certificate_rejected", "The site’s Microsoft app certificate was rejected",
+            "This is a problem with the site, not your account. Try again later.",
+            "Microsoft does not accept the certificate the site signs with (AADSTS700027: not registered on the app, "
+            "deleted or expired there, or the private key does not match it). Download the certificate (.cer) from "
+            "the Microsoft settings and upload it in the Azure portal → your app → Certificates & secrets → "
+            "Certificates, or generate a new one; then run Test configuration."),
+    Failure("assertion_rejected", "Microsoft refused the site’s signed credential",
+            "This is a problem with the site, not your account. Try again later.",
+            "Microsoft refused the client assertion signed with the site's certificate: outside its valid time "
+            "(AADSTS700024: set this server's clock by NTP), or not for this app or endpoint (check the "
+            "Application (client) ID, Tenant and Authority host in the Microsoft settings). Run Test configuration "
+            "for details."),
     Failure("secret_expired", "The site’s Microsoft app secret has expired",
             "This is a problem with the site, not your account. Try again later.",
             "Create a new client secret in the Azure portal and enter it in the Microsoft settings."),
@@ -89,9 +102,9 @@ CATALOG: dict[str, Failure] = {f.code: f for f in [
             "See the server log entry with this time for Microsoft’s error code."),
     Failure("secret_unreadable", "The site cannot read its Microsoft app secret",
             "This is a problem with the site, not your account. Try again later.",
-            "The stored client secret cannot be decrypted with FIELD_ENCRYPTION_KEY. Restore the key it was "
-            "written with (list old keys after the new one, comma-separated), or enter the client secret again "
-            "in the Microsoft settings.", restart=False),
+            "The stored client secret or certificate private key cannot be decrypted with FIELD_ENCRYPTION_KEY. "
+            "Restore the key it was written with (list old keys after the new one, comma-separated), or enter the "
+            "client secret (or upload the certificate) again in the Microsoft settings.", restart=False),
     Failure("endpoint_not_allowed", "The site’s Microsoft settings point outside Microsoft",
             "This is a problem with the site, not your account. Try again later.",
             "The Authority host or Graph URL in the Microsoft settings is not a Microsoft cloud host (nor one "
@@ -117,6 +130,8 @@ CATALOG: dict[str, Failure] = {f.code: f for f in [
 CODE_REASONS = {
     "invalid_client": Reason.CLIENT_CREDENTIALS,
     "secret_expired": Reason.CLIENT_CREDENTIALS,
+    "certificate_rejected": Reason.CLIENT_CREDENTIALS,
+    "assertion_rejected": Reason.CLIENT_CREDENTIALS,
     "tenant_not_found": Reason.TENANT,
     "secret_unreadable": Reason.ENCRYPTION_KEY,
     "endpoint_not_allowed": Reason.ENDPOINT,
@@ -199,6 +214,16 @@ AADSTS_FAILURES = {
     7000215: "invalid_client",   # invalid client secret
     7000222: "secret_expired",   # client secret expired
     700016: "invalid_client",    # application not found in the directory
+    # Certificate credentials (a signed client assertion). 700027, 700024, 700021 and 700023 are in
+    # Microsoft's documentation and error texts; 50012 (an older audience error), 50027 (invalid JWT)
+    # and 7000274 are mapped on reports, not verified against a live tenant.
+    700027: "certificate_rejected",  # key not registered (or expired there), or the signature does not verify
+    700024: "assertion_rejected",    # assertion outside its valid time range: this server's clock
+    700021: "assertion_rejected",    # iss/sub is not the client id
+    700023: "assertion_rejected",    # aud is not the token endpoint
+    50012: "assertion_rejected",
+    50027: "assertion_rejected",
+    7000274: "assertion_rejected",
     70008: "invalid_grant",      # code expired or already redeemed
     54005: "invalid_grant",      # code already redeemed
     501481: "invalid_grant",     # PKCE verifier mismatch
@@ -226,7 +251,8 @@ def aadsts_codes(result: dict[str, object]) -> list[int]:
 RECONSENT_AADSTS = frozenset({
     700082, 50173, 65001, 70000, 70008, 50076, 50079, 53003, 50133, 54005, 9002313, 700084,
 })
-CLIENT_CREDENTIALS_AADSTS = frozenset({7000215, 7000222, 7000218, 700027})
+CLIENT_CREDENTIALS_AADSTS = frozenset({7000215, 7000222, 7000218, 700027, 700024, 700021, 700023, 50012, 50027,
+                                       7000274})
 TENANT_AADSTS = frozenset({90002, 900023, 50194})
 
 

@@ -25,7 +25,7 @@ from msal.exceptions import MsalServiceError
 
 from membership.accounts import link_member, store_tokens
 from membership.failures import SignInFailure, failure_from_aad
-from membership.identity import authority_url, client_secret, msal_app, validate_id_token
+from membership.identity import authority_url, has_credential, msal_app, validate_id_token
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
 from membership.modes import find_mode, resolve_scopes
 from membership.scopes import EMAIL_SCOPE, GRAPH_RESOURCE
@@ -58,9 +58,9 @@ def settings_or_fail() -> MicrosoftSettings:
     ms = MicrosoftSettings.objects.filter(pk=1).first()
     if ms is None or not ms.enabled or not ms.client_id:
         raise SignInFailure("disabled")
-    # client_secret() raises secret_unreadable (503) for a stored secret FIELD_ENCRYPTION_KEY cannot decrypt:
-    # not "disabled", since the site is configured and its administrator has something to fix.
-    if not client_secret(ms):
+    # has_credential() raises secret_unreadable (503) for a stored secret or private key FIELD_ENCRYPTION_KEY
+    # cannot decrypt: not "disabled", since the site is configured and its administrator has something to fix.
+    if not has_credential(ms):
         raise SignInFailure("disabled")
     return ms
 

@@ -1,4 +1,4 @@
-"""The MSAL application, OpenID discovery and id_token validation.
+"""The MSAL application (with the site's one client credential), OpenID discovery and id_token validation.
 
 msal (≥ 1.38) does not validate the id_token: no signature, issuer, audience or tenant check.
 ``validate_id_token`` does all of them against the authority's published keys.
@@ -18,6 +18,7 @@ import requests
 from django.core.cache import cache
 from msal.exceptions import MsalServiceError
 
+from membership.certificates import Certificate, client_assertion
 from membership.encryption import UndecryptableValue
 from membership.endpoints import AUTHORITY_HOSTS, EndpointNotAllowed, check_authority
 from membership.failures import SignInFailure, unavailable, unreachable
@@ -57,26 +58,73 @@ def client_secret(ms: MicrosoftSettings) -> str:
         raise SignInFailure("secret_unreadable", "client secret undecryptable") from None
 
 
-def msal_app(ms: MicrosoftSettings, tenant: str | None = None) -> msal.ConfidentialClientApplication:
-    """The MSAL app for the current settings; rebuilt when the settings (or tenant) change.
+class _SignedAssertion:
+    """MSAL calls this for every token request it sends (with the token endpoint in ``context``): each
+    request carries a freshly signed assertion, so none is ever presented twice."""
+
+    def __init__(self, private_key: str, certificate: Certificate, client_id: str) -> None:
+        self._private_key = private_key
+        self.certificate = certificate
+        self.client_id = client_id
+
+    def __call__(self, context: dict[str, Any]) -> str:
+        return client_assertion(self._private_key, self.certificate, self.client_id, context["token_endpoint"])
+
+    def __repr__(self) -> str:  # never the key, whatever prints this
+        return f"<client assertion for certificate {self.certificate.thumbprint}>"
+
+
+def has_credential(ms: MicrosoftSettings) -> bool:
+    """Whether the credential chosen in the settings is stored (raises ``secret_unreadable`` when it is
+    stored but cannot be decrypted)."""
+    if ms.uses_certificate:
+        return bool(ms.certificate) and bool(_private_key(ms, "certificate_key"))
+    return bool(client_secret(ms))
+
+
+def _private_key(ms: MicrosoftSettings, field: str) -> str:
+    try:
+        return str(getattr(ms, field))
+    except UndecryptableValue:
+        raise SignInFailure("secret_unreadable", "certificate private key undecryptable") from None
+
+
+def client_credential(ms: MicrosoftSettings, *, next_certificate: bool = False) -> tuple[str, str | dict[str, Any]]:
+    """The one place the site's credential is built for MSAL: (a fingerprint that names it without
+    revealing it, the ``client_credential`` to give MSAL). Every token request (code redemption, refresh,
+    the application token) goes through ``msal_app`` and so through here. ``next_certificate`` builds the
+    rollover's next certificate instead, for Test configuration to try."""
+    if next_certificate or ms.uses_certificate:
+        cert = ms.pending_certificate if next_certificate else ms.current_certificate
+        key = _private_key(ms, "next_certificate_key" if next_certificate else "certificate_key")
+        if cert is None or not key:
+            raise SignInFailure("invalid_client", "no certificate stored")
+        return f"certificate:{cert.thumbprint_sha256}", {"client_assertion": _SignedAssertion(key, cert, ms.client_id)}
+    secret = client_secret(ms)
+    return f"secret:{hashlib.sha256(secret.encode()).hexdigest()}", secret
+
+
+def msal_app(ms: MicrosoftSettings, tenant: str | None = None, *,
+             next_certificate: bool = False) -> msal.ConfidentialClientApplication:
+    """The MSAL app for the current settings; rebuilt when the settings, the credential (or tenant) change.
 
     Building one fetches the authority's OpenID configuration (once per process and authority):
     a 4xx there is ``tenant_not_found``; no answer, or a 5xx, is ``access_token_failed`` with a transient reason.
     """
     try:
-        check_authority(ms.authority_host)  # the secret goes there: Microsoft's clouds only
+        check_authority(ms.authority_host)  # the credential goes there: Microsoft's clouds only
     except EndpointNotAllowed:
         raise SignInFailure("endpoint_not_allowed", "authority host not allowed") from None
     authority = authority_url(ms, tenant)
-    secret = client_secret(ms)
-    key = (ms.client_id, hashlib.sha256(secret.encode()).hexdigest(), authority, ms.updated_at)
+    fingerprint, credential = client_credential(ms, next_certificate=next_certificate)
+    key = (ms.client_id, fingerprint, authority, ms.updated_at)
     with _apps_lock:
         app = _apps.get(key)
         if app is None:
             try:
                 app = msal.ConfidentialClientApplication(
                     ms.client_id,
-                    client_credential=secret,
+                    client_credential=credential,
                     authority=authority,
                     http_client=microsoft_session(),  # carries the timeout policy
                     instance_discovery=is_microsoft_host(authority),
@@ -87,7 +135,7 @@ def msal_app(ms: MicrosoftSettings, tenant: str | None = None) -> msal.Confident
                 raise SignInFailure("tenant_not_found", "authority has no OpenID configuration") from None
             except (requests.RequestException, MsalServiceError) as exc:
                 raise unreachable(exc, "OpenID discovery") from None
-            for old in [k for k in _apps if k[:2] != key[:2] or k[3] != key[3]]:
+            for old in [k for k in _apps if k[0] != key[0] or k[3] != key[3]]:
                 del _apps[old]  # settings changed: drop apps built from the old ones
             _apps[key] = app
         return app

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from membership.certificates import Certificate
 from membership.encryption import EncryptedTextField, UndecryptableValue
 from membership.scopes import parse_scopes
 from membership.validators import (
@@ -29,11 +30,16 @@ SECRET_EXPIRY_WARNING = timedelta(days=30)
 
 
 class MicrosoftSettingsManager(models.Manager["MicrosoftSettings"]):
-    """Rows come without the client secret: it is decrypted only where it is used, so pages and
-    calls that do not need it keep working when FIELD_ENCRYPTION_KEY is wrong."""
+    """Rows come without the client secret and the certificates' private keys: they are decrypted only
+    where they are used, so pages and calls that do not need them keep working when
+    FIELD_ENCRYPTION_KEY is wrong."""
 
     def get_queryset(self) -> models.QuerySet[MicrosoftSettings]:
-        return super().get_queryset().defer("client_secret")
+        return super().get_queryset().defer(*CREDENTIAL_SECRETS)
+
+
+# The encrypted credential fields (all deferred; re-encrypted by reencrypt_secrets like every EncryptedTextField).
+CREDENTIAL_SECRETS = ("client_secret", "certificate_key", "next_certificate_key")
 
 
 class MicrosoftAccountQuerySet(models.QuerySet["MicrosoftAccount"]):
@@ -67,6 +73,10 @@ class MicrosoftAccountManager(models.Manager.from_queryset(MicrosoftAccountQuery
 class MicrosoftSettings(models.Model):
     """The site's Microsoft Entra app registration and sign-in choices. Exactly one row (pk=1)."""
 
+    class Credential(models.TextChoices):
+        SECRET = "secret", "Client secret"
+        CERTIFICATE = "certificate", "Certificate"
+
     enabled = models.BooleanField(
         "Sign in with Microsoft enabled",
         default=False,
@@ -92,6 +102,28 @@ class MicrosoftSettings(models.Model):
         help_text="The “Expires” column next to the secret in Certificates & secrets. "
         "The admin warns 30 days before.",
     )
+    credential = models.CharField(
+        "Credential",
+        max_length=20,
+        choices=Credential.choices,
+        default=Credential.SECRET,
+        help_text="What the site proves itself with when it asks Microsoft for tokens: a client secret, or a "
+        "certificate (a signed assertion; required by organisations that forbid client secrets).",
+    )
+    certificate = models.TextField(
+        "Certificate",
+        blank=True,
+        help_text="The public certificate (PEM) every token request is signed for. Upload it in the Azure portal "
+        "→ your app → Certificates & secrets → Certificates.",
+    )
+    certificate_key = EncryptedTextField("Certificate private key", blank=True)
+    next_certificate = models.TextField(
+        "Next certificate",
+        blank=True,
+        help_text="A new certificate during a rollover. Tokens keep using the current one until Test "
+        "configuration has seen Microsoft accept this one; then it becomes the current certificate.",
+    )
+    next_certificate_key = EncryptedTextField("Next certificate private key", blank=True)
     tenant = models.CharField(
         "Tenant",
         max_length=253,
@@ -210,20 +242,90 @@ class MicrosoftSettings(models.Model):
     def is_multi_tenant(self) -> bool:
         return self.tenant.lower() in TENANT_KEYWORDS
 
-    @property
-    def secret_readable(self) -> bool:
-        """False when a secret is stored but FIELD_ENCRYPTION_KEY cannot decrypt it."""
+    def _readable(self, name: str) -> bool:
         try:
-            self.client_secret  # noqa: B018 - loads (and decrypts) the deferred field
+            getattr(self, name)  # loads (and decrypts) the deferred field
         except UndecryptableValue:
             return False
         return True
 
     @property
+    def secret_readable(self) -> bool:
+        """False when a stored secret (the client secret or a certificate's private key) cannot be
+        decrypted with FIELD_ENCRYPTION_KEY."""
+        return all(self._readable(name) for name in CREDENTIAL_SECRETS)
+
+    @property
+    def client_secret_readable(self) -> bool:
+        return self._readable("client_secret")
+
+    @property
     def secret_hint(self) -> str:
-        if not self.secret_readable:
+        if not self.client_secret_readable:
             return ""
         return f"…{self.client_secret[-4:]}" if self.client_secret else ""
+
+    @property
+    def uses_certificate(self) -> bool:
+        return self.credential == self.Credential.CERTIFICATE
+
+    @property
+    def current_certificate(self) -> Certificate | None:
+        return Certificate(self.certificate) if self.certificate else None
+
+    @property
+    def pending_certificate(self) -> Certificate | None:
+        """The next certificate of a rollover, not yet seen to work."""
+        return Certificate(self.next_certificate) if self.next_certificate else None
+
+    def credential_name(self, *, next_certificate: bool = False) -> str:
+        """Which credential token requests use, named as the Azure portal lists it (never the secret)."""
+        cert = self.pending_certificate if next_certificate else self.current_certificate
+        if next_certificate or self.uses_certificate:
+            if cert is None:
+                return "no certificate"
+            return f"certificate {cert.thumbprint} (SHA-1 thumbprint; expires {cert.not_after:%d %b %Y})"
+        return f"client secret {self.secret_hint}" if self.secret_hint else "client secret"
+
+    def store_certificate(self, private_key: str, certificate: Certificate) -> str:
+        """Keep a new certificate: the current one when there is none, else the next one of a rollover
+        (the current one stays in use until the new one is seen to work). Answers which slot it went to."""
+        if self.certificate:
+            self.next_certificate = certificate.pem
+            self.next_certificate_key = private_key  # type: ignore[assignment]
+            return "next"
+        self.certificate = certificate.pem
+        self.certificate_key = private_key  # type: ignore[assignment]
+        return "current"
+
+    def promote_next_certificate(self) -> None:
+        """The next certificate has been seen to work: make it the current one, and forget the old one."""
+        self.certificate = self.next_certificate
+        self.certificate_key = self.next_certificate_key
+        self.next_certificate = ""
+        self.next_certificate_key = ""  # type: ignore[assignment]
+        self.credential = self.Credential.CERTIFICATE
+        self.save(update_fields=["certificate", "certificate_key", "next_certificate", "next_certificate_key",
+                                 "credential", "updated_at"])
+
+    def credential_expiry_warning(self, today: date | None = None) -> str:
+        """A sentence when the credential in use has expired or expires within 30 days."""
+        if not self.uses_certificate:
+            return self.secret_expiry_warning(today)
+        cert = self.current_certificate
+        if cert is None:
+            return ""
+        today = today or timezone.localdate()
+        expires = cert.not_after.date()
+        left = (expires - today).days
+        if left < 0:
+            return (f"The certificate {cert.thumbprint} expired on {expires:%d %b %Y}: sign-in and Graph calls fail. "
+                    "Generate or upload a new one here, register it in the Azure portal, and run Test configuration.")
+        if left < SECRET_EXPIRY_WARNING.days:
+            return (f"The certificate {cert.thumbprint} expires in {left} day{'s' if left != 1 else ''} "
+                    f"({expires:%d %b %Y}). Generate or upload the next one here, register it in the Azure portal, "
+                    "and run Test configuration before then.")
+        return ""
 
     def secret_expiry_warning(self, today: date | None = None) -> str:
         """A sentence when the client secret has expired or expires within 30 days."""

@@ -20,6 +20,7 @@ MESSAGES: dict[int, str] = {
             "URIs configured for the application '{client_id}'. Make sure the redirect URI sent in the "
             "request matches one added to your application in the Azure portal. Navigate to "
             "https://aka.ms/redirectUriMismatchError to learn more about how to fix this."),
+    50027: "JWT token is invalid or malformed: {reason}.",
     50034: "The user account {login_hint} does not exist in the {tenant} directory.",
     50057: "The user account is disabled.",
     50058: "A silent sign-in request was sent but no user is signed in.",
@@ -62,6 +63,14 @@ MESSAGES: dict[int, str] = {
              "This can happen if the application has not been installed by the administrator of the "
              "tenant or consented to by any user in the tenant. You may have sent your "
              "authentication request to the wrong tenant."),
+    700021: "Client assertion application identifier doesn't match 'client_id' parameter of app '{client_id}'.",
+    700023: ("Client assertion audience claim does not match Realm issuer. The audience in the assertion was "
+             "'{audience}'. Review the documentation at "
+             "https://learn.microsoft.com/entra/identity-platform/certificate-credentials."),
+    700024: "Client assertion is not within its valid time range.",
+    700027: ("Client assertion contains an invalid signature. [Reason - {reason}, Thumbprint of key used by "
+             "client: '{thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to "
+             "see configured keys for app Id '{client_id}'.]"),
     700082: ("The refresh token has expired due to inactivity. The token was issued on '{issued}' "
              "and was inactive for {inactive}."),
     900144: "The request body must contain the following parameter: '{param}'.",

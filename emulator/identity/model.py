@@ -19,6 +19,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
 from emulator.identity.errors import AADError
 from emulator.tokens import Signer
 
@@ -77,6 +81,8 @@ class IdentityState:
     # user id -> {"code": n, "since": t}: the control API's forced refresh failures.
     invalid_grant: dict[str, dict[str, Any]] = field(default_factory=dict)
     authorize_log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=500))
+    # jti -> exp of every client assertion accepted, until it expires: a second use is a replay.
+    assertion_ids: dict[str, float] = field(default_factory=dict)
 
 
 def store(emu: Emulator) -> IdentityState:
@@ -160,6 +166,130 @@ def check_secret(emu: Emulator, app: dict[str, Any], secret: str | None) -> None
                 raise AADError("invalid_client", 7000222, client_id=app["client_id"])
             return
     raise AADError("invalid_client", 7000215, client_id=app["client_id"])
+
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_SKEW = 300  # seconds of clock skew allowed on a client assertion's exp / nbf
+
+
+def certificate_entry(pem: str) -> dict[str, Any]:
+    """A certificate as the app registration lists it (keyCredentials): the PEM, its thumbprints as the
+    Azure portal shows them (hex, upper case) and its validity. Raises ValueError for what is not a PEM
+    certificate."""
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return {
+        "pem": pem.strip() + "\n",
+        "thumbprint": cert.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - x5t is SHA-1 by definition
+        "thumbprint_sha256": cert.fingerprint(hashes.SHA256()).hex().upper(),
+        "start": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def app_certificates(app: dict[str, Any]) -> list[dict[str, Any]]:
+    """The app's registered certificates; a seed may list them as ``{"pem": ...}`` only."""
+    return [c if "thumbprint" in c else certificate_entry(c["pem"]) for c in app.get("certificates", [])]
+
+
+def register_certificate(app: dict[str, Any], pem: str) -> dict[str, Any]:
+    """Upload a certificate (Certificates & secrets → Certificates → Upload); uploading it again changes nothing."""
+    entry = certificate_entry(pem)
+    certs = app_certificates(app)
+    if all(c["thumbprint"] != entry["thumbprint"] for c in certs):
+        certs.append(entry)
+    app["certificates"] = certs
+    return entry
+
+
+def remove_certificate(app: dict[str, Any], thumbprint: str) -> bool:
+    """Delete a certificate by its SHA-1 or SHA-256 thumbprint."""
+    wanted = thumbprint.replace(":", "").upper()
+    certs = app_certificates(app)
+    kept = [c for c in certs if wanted not in (c["thumbprint"], c["thumbprint_sha256"])]
+    app["certificates"] = kept
+    return len(kept) != len(certs)
+
+
+def _b64url_hex(value: Any) -> str:
+    try:
+        return base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4)).hex().upper()
+    except (ValueError, TypeError):
+        return ""
+
+
+def _stamp(value: str) -> str:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").strftime("%m/%d/%Y %H:%M:%S")
+
+
+def check_client_assertion(emu: Emulator, app: dict[str, Any], assertion_type: str | None,
+                           assertion: str | None, token_url: str) -> None:
+    """Authenticate the client by a signed JWT (private_key_jwt), as Entra does for certificate credentials.
+
+    What was checked against Microsoft's documentation ("certificate credentials", the Azure SDK
+    troubleshooting tables and error texts quoted in public issue threads): RS256 with ``x5t`` or PS256
+    with ``x5t#S256``; ``aud`` the token endpoint, ``iss`` = ``sub`` = the client id; AADSTS700027 for a
+    key that is not registered or a signature that does not verify, 700024 for ``exp``/``nbf`` outside
+    the valid time range, 700021 for ``iss``/``sub`` not the client, 700023 for a wrong audience (older
+    reports show 50012 for that). Not verified: the code for a malformed assertion and whether Entra
+    refuses a reused ``jti`` (MSAL reuses one assertion for minutes). The emulator answers both with
+    AADSTS50027 ("JWT token is invalid or malformed") and does refuse a replay, as RFC 7523 §3 allows,
+    so the product is held to a fresh assertion per request.
+    """
+    if assertion_type != CLIENT_ASSERTION_TYPE:
+        raise AADError("invalid_request", 90023, param="client_assertion_type", value=assertion_type or "")
+    if not assertion:
+        raise AADError("invalid_request", 900144, param="client_assertion")
+    try:
+        header = jwt.get_unverified_header(assertion)
+    except jwt.PyJWTError:
+        raise AADError("invalid_client", 50027, reason="the client assertion is not a JWT") from None
+    alg = header.get("alg")
+    if alg not in ("RS256", "PS256"):
+        raise AADError("invalid_client", 50027, reason=f"alg '{alg}' is not RS256 or PS256")
+    sha256, sha1 = _b64url_hex(header.get("x5t#S256", "")), _b64url_hex(header.get("x5t", ""))
+    used = sha256 or sha1
+    if not used:
+        raise AADError("invalid_client", 50027, reason="no x5t or x5t#S256 header names the certificate")
+    found = next((c for c in app_certificates(app) if used in (c["thumbprint"], c["thumbprint_sha256"])), None)
+    if found is None:
+        raise AADError("invalid_client", 700027, reason="The key was not found.", thumbprint=used,
+                       client_id=app["client_id"])
+    start = datetime.strptime(found["start"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    end = datetime.strptime(found["end"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    if not start <= emu.now() < end:
+        raise AADError("invalid_client", 700027, reason="The key used is expired.", thumbprint=used,
+                       client_id=app["client_id"])
+    key = x509.load_pem_x509_certificate(found["pem"].encode()).public_key()
+    try:
+        claims = jwt.decode(assertion, key, algorithms=[alg], options={  # type: ignore[arg-type]
+            "verify_aud": False, "verify_exp": False, "verify_nbf": False, "verify_iat": False})
+    except jwt.InvalidSignatureError:
+        raise AADError("invalid_client", 700027, thumbprint=used, client_id=app["client_id"], reason=(
+            "The provided signature value did not match the expected signature value., Found key "
+            f"'Start={_stamp(found['start'])}, End={_stamp(found['end'])}'")) from None
+    except jwt.PyJWTError:
+        raise AADError("invalid_client", 50027, reason="the client assertion could not be decoded") from None
+    missing = [c for c in ("aud", "iss", "sub", "exp", "jti") if not claims.get(c)]
+    if missing:
+        raise AADError("invalid_client", 50027, reason=f"missing claims: {', '.join(missing)}")
+    if claims["iss"] != app["client_id"] or claims["sub"] != app["client_id"]:
+        raise AADError("invalid_client", 700021, client_id=app["client_id"])
+    if str(claims["aud"]).rstrip("/").lower() != token_url.rstrip("/").lower():
+        raise AADError("invalid_client", 700023, audience=claims["aud"])
+    now = emu.now()
+    try:
+        exp, nbf = float(claims["exp"]), float(claims.get("nbf") or claims.get("iat") or 0)
+    except (TypeError, ValueError):
+        raise AADError("invalid_client", 50027, reason="exp or nbf is not a number") from None
+    if exp + ASSERTION_SKEW <= now or nbf - ASSERTION_SKEW > now:
+        raise AADError("invalid_client", 700024)
+    with emu.lock:
+        seen = store(emu).assertion_ids
+        for jti in [j for j, until in seen.items() if until + ASSERTION_SKEW <= now]:
+            del seen[jti]
+        if str(claims["jti"]) in seen:
+            raise AADError("invalid_client", 50027, reason="the jti was already used (a replayed assertion)")
+        seen[str(claims["jti"])] = exp
 
 
 def redirect_uri_matches(registered: str, given: str) -> bool:

@@ -1,4 +1,8 @@
-"""``POST /{tenant}/oauth2/v2.0/token``: authorization_code, refresh_token, client_credentials."""
+"""``POST /{tenant}/oauth2/v2.0/token``: authorization_code, refresh_token, client_credentials.
+
+The client authenticates with a secret (HTTP Basic or the body) or a signed client assertion
+(a certificate credential).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from emulator.identity.model import (
     RefreshGrant,
     TenantRef,
     app_in_tenant,
+    check_client_assertion,
     check_secret,
     consented,
     find_app,
@@ -59,7 +64,13 @@ def token(emu: Emulator, req: Request) -> Response:
             raise AADError("invalid_request", 900144, param="grant_type")
         client_id, secret = _client_credentials(req, form)
         app = find_app(emu, client_id, ref)
-        check_secret(emu, app, secret)
+        if form.get("client_assertion") or form.get("client_assertion_type"):
+            # The assertion's audience is this very endpoint, with the tenant segment as the caller wrote it.
+            token_url = f"{emu.base_url}/{req.params['tenant']}/oauth2/v2.0/token"
+            check_client_assertion(emu, app, form.get("client_assertion_type"), form.get("client_assertion"),
+                                   token_url)
+        else:
+            check_secret(emu, app, secret)
         if grant_type == "authorization_code":
             body = _authorization_code(emu, ref, app, form)
         elif grant_type == "refresh_token":
