@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('membership', '0007_microsoft_account_email'),
+        ('membership', '0008_microsoft_certificate_credential'),
     ]
 
     operations = [
