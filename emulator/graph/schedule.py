@@ -41,6 +41,15 @@ def status_of(ev: dict[str, Any]) -> str:
     return show if show in CODES else "busy"
 
 
+def action_parameters(body: dict[str, Any]) -> dict[str, Any]:
+    """An action's parameters keyed by lower-case name.
+
+    Graph's metadata spells getSchedule's parameters ``Schedules``, ``StartTime``, …, which is what
+    the generated SDKs send; the documentation's examples use camelCase. Graph accepts both.
+    """
+    return {k.lower(): v for k, v in body.items()}
+
+
 def _worst(statuses: list[str]) -> str:
     return max(statuses, key=lambda s: RANK.get(s, 3), default="free")
 
@@ -48,24 +57,24 @@ def _worst(statuses: list[str]) -> str:
 @graph_route("POST", "/me/calendar/getSchedule", "/users/{id}/calendar/getSchedule")
 def get_schedule(emu: Emulator, req: Request, caller: Caller) -> Response:
     _owner(emu, req, caller, SCHEDULE_READ)
-    body = body_json(req)
+    body = action_parameters(body_json(req))
     schedules = body.get("schedules")
     if not isinstance(schedules, list) or not schedules or not all(isinstance(s, str) for s in schedules):
         raise GraphError(400, "ErrorInvalidParameter",
                          "The parameter 'schedules' must be a non-empty list of SMTP addresses.")
     if len(schedules) > 100:
         raise GraphError(400, "ErrorInvalidParameter", "The number of schedules requested exceeds the limit of 100.")
-    if "startTime" not in body or "endTime" not in body:
+    if "starttime" not in body or "endtime" not in body:
         raise GraphError(400, "ErrorInvalidParameter", "The parameters 'startTime' and 'endTime' are required.")
-    start, end = to_utc(body["startTime"], "startTime"), to_utc(body["endTime"], "endTime")
+    start, end = to_utc(body["starttime"], "startTime"), to_utc(body["endtime"], "endTime")
     if end <= start:
         raise GraphError(400, "ErrorInvalidParameter", "The parameter 'endTime' must be later than 'startTime'.")
     if end - start > MAX_WINDOW:
         raise GraphError(400, "ErrorInvalidParameter", "The requested time window exceeds the maximum of 62 days.")
-    interval = body.get("availabilityViewInterval", 30)
+    interval = body.get("availabilityviewinterval", 30)
     if not isinstance(interval, int) or not 5 <= interval <= 1440:
         raise GraphError(400, "ErrorInvalidParameter", "availabilityViewInterval must be between 5 and 1440 minutes.")
-    tz = preferred_zone(req.headers.get("prefer")) or body["startTime"].get("timeZone") or "UTC"
+    tz = preferred_zone(req.headers.get("prefer")) or body["starttime"].get("timeZone") or "UTC"
     step = timedelta(minutes=interval)
     slots = math.ceil((end - start) / step)
     value = []

@@ -67,6 +67,16 @@ def test_get_schedule_shows_unanswered_invitations_as_tentative_until_accepted(e
     assert again["lee@contoso.test"]["availabilityView"] == "002220"
 
 
+def test_get_schedule_reads_the_parameter_names_as_graphs_metadata_spells_them(emu: RunningEmulator, http: requests.Session) -> None:
+    # msgraph-sdk serialises the action's parameters as the CSDL names them: PascalCase.
+    monday = _week(emu)
+    resp = _post(http, emu, "/me/calendar/getSchedule", _token(emu, "lee@contoso.test"),
+                 {"Schedules": ["lee@contoso.test"], "StartTime": _at(monday + timedelta(hours=8)),
+                  "EndTime": _at(monday + timedelta(hours=12)), "AvailabilityViewInterval": 60})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["value"][0]["availabilityView"] == "0200"
+
+
 def test_get_schedule_uses_the_interval_and_validates_its_input(emu: RunningEmulator, http: requests.Session) -> None:
     monday = _week(emu)
     token = _token(emu, "lee@contoso.test")
