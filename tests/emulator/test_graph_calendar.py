@@ -104,6 +104,31 @@ def test_an_event_is_created_read_updated_and_deleted(emu: RunningEmulator, http
     assert msg == "The specified object was not found in the store."
 
 
+def test_an_event_body_comes_back_as_html_unless_text_is_preferred(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _token(emu, "grady@contoso.test")
+    start = _week(emu) + timedelta(days=3, hours=15)
+    created = _call(http, emu, "POST", "/me/events", token,
+                    _event("Plain notes", start, body={"contentType": "text", "content": "Bring <sketches>\nand pens"}))
+    assert created.status_code == 201, created.text
+    html_body = created.json()["body"]
+    assert html_body["contentType"] == "html"
+    assert "<div>Bring &lt;sketches&gt;</div>" in html_body["content"] and html_body["content"].startswith("<html>")
+    url = f"/me/events/{created.json()['id']}"
+    plain = _call(http, emu, "GET", url, token, Prefer='outlook.body-content-type="text"')
+    assert plain.json()["body"] == {"contentType": "text", "content": "Bring <sketches>\nand pens"}
+    assert plain.headers["Preference-Applied"] == 'outlook.body-content-type="text"'
+    both = _call(http, emu, "GET", url, token,
+                 Prefer='outlook.timezone="Pacific Standard Time", outlook.body-content-type="text"')
+    assert both.headers["Preference-Applied"] == ('outlook.timezone="Pacific Standard Time", '
+                                                  'outlook.body-content-type="text"')
+    rich = _call(http, emu, "POST", "/me/events", token,
+                 _event("Rich notes", start, body={"contentType": "html", "content": "<p>Bring <b>sketches</b> &amp; pens</p>"}),
+                 Prefer='outlook.body-content-type="text"')
+    assert rich.json()["body"] == {"contentType": "text", "content": "Bring sketches & pens"}
+    listed = _call(http, emu, "GET", "/me/events?$select=subject,body&$top=50", token).json()["value"]
+    assert {e["body"]["contentType"] for e in listed} == {"html"}
+
+
 def test_event_times_in_another_zone_are_stored_in_utc_and_returned_in_the_preferred_zone(
         emu: RunningEmulator, http: requests.Session) -> None:
     token = _token(emu, "grady@contoso.test")
