@@ -234,15 +234,16 @@ def find_meeting_times(emu: Emulator, req: Request, caller: Caller) -> Response:
             t += half_hour
     candidates.sort(key=lambda c: (-c["confidence"], c["_start"]))
     chosen = candidates[:max_candidates]
-    for c in chosen:
+    for order, c in enumerate(chosen, start=1):  # Graph numbers the suggestions in its ranking
         del c["_start"]
+        c["order"] = order
     reason = ""
     if not chosen:
         if not saw_slot:
-            reason = "Unknown"
+            reason = "unknown"
         elif not saw_organizer_free and not organizer_optional:
-            reason = "OrganizerUnavailable"
+            reason = "organizerUnavailable"
         else:
-            reason = "AttendeesUnavailableOrUnknown" if any_unknown else "AttendeesUnavailable"
+            reason = "attendeesUnavailableOrUnknown" if any_unknown else "attendeesUnavailable"
     return ok(req, {"@odata.context": odata.context("microsoft.graph.meetingTimeSuggestionsResult"),
                     "emptySuggestionsReason": reason, "meetingTimeSuggestions": chosen})

@@ -118,6 +118,7 @@ def test_find_meeting_times_avoids_the_organizers_busy_time(emu: RunningEmulator
     assert starts == ["08:00", "09:30", "10:00", "10:30", "11:00"]
     first = body["meetingTimeSuggestions"][0]
     assert first["confidence"] == 100.0 and first["organizerAvailability"] == "free"
+    assert [s["order"] for s in body["meetingTimeSuggestions"]] == [1, 2, 3, 4, 5]
     assert first["attendeeAvailability"] == [{"attendee": {"type": "required", "emailAddress": {"address": "lidia@contoso.test"}},
                                               "availability": "free"}]
     assert first["suggestionReason"]
@@ -126,13 +127,13 @@ def test_find_meeting_times_avoids_the_organizers_busy_time(emu: RunningEmulator
 def test_find_meeting_times_explains_an_empty_answer(emu: RunningEmulator, http: requests.Session) -> None:
     review = _week(emu) + timedelta(days=10, hours=10)  # Megan's benefits review, 10:00-11:00
     busy = _find(http, emu, "lee@contoso.test", ["megan@contoso.test"], review, review + timedelta(hours=1)).json()
-    assert busy["meetingTimeSuggestions"] == [] and busy["emptySuggestionsReason"] == "AttendeesUnavailable"
+    assert busy["meetingTimeSuggestions"] == [] and busy["emptySuggestionsReason"] == "attendeesUnavailable"
     unknown = _find(http, emu, "lee@contoso.test", ["megan@contoso.test", "someone@example.com"], review,
                     review + timedelta(hours=1)).json()
-    assert unknown["emptySuggestionsReason"] == "AttendeesUnavailableOrUnknown"
+    assert unknown["emptySuggestionsReason"] == "attendeesUnavailableOrUnknown"
     sync = _week(emu) + timedelta(hours=9)
     organizer_busy = _find(http, emu, "lee@contoso.test", ["lidia@contoso.test"], sync, sync + timedelta(minutes=30), "PT30M").json()
-    assert organizer_busy["emptySuggestionsReason"] == "OrganizerUnavailable"
+    assert organizer_busy["emptySuggestionsReason"] == "organizerUnavailable"
 
 
 def test_find_meeting_times_lowers_confidence_when_attendees_are_busy(emu: RunningEmulator, http: requests.Session) -> None:
