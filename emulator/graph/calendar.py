@@ -43,13 +43,13 @@ EVENT_DEFAULTS: dict[str, Any] = {
     "responseRequested": True, "allowNewTimeProposals": True, "isDraft": False, "hideAttendees": False,
     "onlineMeeting": None, "onlineMeetingProvider": "unknown", "onlineMeetingUrl": None,
     "originalStartTimeZone": "UTC", "originalEndTimeZone": "UTC", "locations": [], "webLink": None,
-    "occurrenceId": None, "originalStart": None,
+    "originalStart": None,
 }
 EVENT_PROPERTIES = set(EVENT_DEFAULTS) | {
     "id", "iCalUId", "subject", "bodyPreview", "body", "importance", "sensitivity", "isAllDay", "isCancelled",
     "isOrganizer", "isOnlineMeeting", "showAs", "type", "start", "end", "location", "organizer", "attendees",
     "responseStatus", "recurrence", "seriesMasterId", "transactionId", "createdDateTime",
-    "lastModifiedDateTime", "changeKey",
+    "lastModifiedDateTime", "changeKey", "cancelledOccurrences",
 }
 WRITABLE = {"subject", "body", "start", "end", "location", "locations", "attendees", "showAs", "importance",
             "sensitivity", "isAllDay", "categories", "recurrence", "isOnlineMeeting", "reminderMinutesBeforeStart",
@@ -252,8 +252,7 @@ def _occurrence(master: dict[str, Any], start: datetime, end: datetime) -> dict[
         return None
     occ = {k: v for k, v in master.items() if not k.startswith("_")}
     occ.update({"id": master["id"] + OCCURRENCE_SEP + key, "type": "occurrence", "seriesMasterId": master["id"],
-                "recurrence": None, "start": stamp(start), "end": stamp(end), "originalStart": iso(start),
-                "occurrenceId": f"OID.{master['id']}.{start.strftime('%Y-%m-%d')}"})
+                "recurrence": None, "start": stamp(start), "end": stamp(end), "originalStart": iso(start)})
     exception = master.get("_exceptions", {}).get(key)
     if exception:
         occ.update(exception)
@@ -313,6 +312,11 @@ def event_view(ev: dict[str, Any], select: list[str] | None, tz: str | None,
                 full[prop] = stamp(stored(full[prop]), tz)
     if select is None:
         return full
+    if "cancelledOccurrences" in select:
+        # v1.0 names a series' deleted occurrences only when asked ($select); occurrenceId is beta.
+        full["cancelledOccurrences"] = [
+            f"OID.{ev['id']}.{datetime.strptime(key, '%Y%m%dT%H%M%S').strftime('%Y-%m-%d')}"
+            for key in ev.get("_deleted", ())] if ev.get("type") == "seriesMaster" else []
     return odata.project(full, select, always=("@odata.etag", "id"))
 
 

@@ -270,7 +270,11 @@ def test_instances_list_a_series_occurrences_and_one_can_be_deleted(emu: Running
     assert len(instances) == 3 and instances[0]["id"] == first["id"]
     single = _call(http, emu, "GET", f"/me/events/{instances[1]['id']}", token).json()
     assert single["type"] == "occurrence" and single["start"] == instances[1]["start"]
+    assert "occurrenceId" not in single  # a beta property; v1.0 does not declare it
+    _error(_call(http, emu, "GET", f"/me/events/{instances[1]['id']}?$select=occurrenceId", token), 400, "BadRequest")
     assert _call(http, emu, "DELETE", f"/me/events/{instances[1]['id']}", token).status_code == 204
+    cancelled = _call(http, emu, "GET", f"/me/events/{master}?$select=cancelledOccurrences", token).json()
+    assert cancelled["cancelledOccurrences"] == [f"OID.{master}.{instances[1]['start']['dateTime'][:10]}"]
     after = _view(http, emu, token, week, week + timedelta(weeks=3), path=f"/me/events/{master}/instances")
     assert [i["id"] for i in after] == [instances[0]["id"], instances[2]["id"]]
     lidia = _token(emu, "lidia@contoso.test")
