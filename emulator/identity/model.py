@@ -346,14 +346,16 @@ def issue_id_token(emu: Emulator, tenant_id: str, client_id: str, user: dict[str
         "iat": now,
         "nbf": now,
         "exp": now + 3600,
-        "auth_time": int(auth_time),
         "oid": user["id"],
         "sub": pairwise_sub(user["id"], client_id),
         "tid": tenant_id,
+        # The sign-in session: the same across refreshes of one sign-in. (auth_time is an optional
+        # claim Entra leaves out unless the app asks for it.)
+        "sid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sid/{user['id']}/{auth_time}")),
         "uti": uuid.uuid4().hex[:22],
         "ver": "2.0",
     }
-    if "profile" in oidc or "openid" in oidc:
+    if "profile" in oidc:  # name, preferred_username: the profile scope's claims
         claims["name"] = user["displayName"]
         claims["preferred_username"] = user["userPrincipalName"]
     if "email" in oidc and user.get("mail"):
