@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+
+import jwt
 import msal
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 
 def test_it_describes_a_tenant_with_its_guid_issuer_and_its_own_endpoints(emu, http):
@@ -47,6 +52,14 @@ def test_the_keys_endpoint_publishes_the_signing_key(emu, http):
     keys = http.get(f"{emu.base_url}/{emu.info['tenant_id']}/discovery/v2.0/keys").json()["keys"]
     assert [k["kid"] for k in keys] == [emu.emulator.signer.kid]
     assert keys[0]["kty"] == "RSA" and keys[0]["use"] == "sig" and "d" not in keys[0]
+    # As Entra lists its keys: the certificate and its thumbprint, the issuer, no alg or key_ops.
+    assert keys[0]["x5t"] == keys[0]["kid"] and not {"alg", "key_ops"} & set(keys[0])
+    cert = x509.load_der_x509_certificate(base64.b64decode(keys[0]["x5c"][0]))
+    assert base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).decode().rstrip("=") == keys[0]["x5t"]  # noqa: S303
+    assert jwt.PyJWK(keys[0], algorithm="RS256").key.public_numbers() == cert.public_key().public_numbers()
+    assert keys[0]["issuer"] == f"{emu.base_url}/{emu.info['tenant_id']}/v2.0"
+    common = http.get(f"{emu.base_url}/common/discovery/v2.0/keys").json()["keys"]
+    assert common[0]["issuer"] == f"{emu.base_url}/{{tenantid}}/v2.0"
     assert http.get(f"{emu.base_url}/nowhere.test/discovery/v2.0/keys").json()["error_codes"] == [90002]
 
 
