@@ -143,6 +143,17 @@ def test_event_times_in_another_zone_are_stored_in_utc_and_returned_in_the_prefe
     _error(_call(http, emu, "POST", "/me/events", token, bad), 400, "TimeZoneNotSupportedException")
 
 
+def test_every_windows_zone_id_outlook_lists_and_iana_names_are_accepted(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _token(emu, "grady@contoso.test")
+    for zone, utc_start in [("Nepal Standard Time", "2031-01-15T03:15:00"), ("Cen. Australia Standard Time", "2031-01-14T22:30:00"),
+                            ("Argentina Standard Time", "2031-01-15T12:00:00"), ("Asia/Kathmandu", "2031-01-15T03:15:00")]:
+        body = {"subject": zone, "start": {"dateTime": "2031-01-15T09:00:00", "timeZone": zone},
+                "end": {"dateTime": "2031-01-15T10:00:00", "timeZone": zone}}
+        resp = _call(http, emu, "POST", "/me/events", token, body)
+        assert resp.status_code == 201, resp.text
+        assert resp.json()["start"]["dateTime"].startswith(utc_start), zone
+
+
 def test_creating_an_event_ending_before_it_starts_is_rejected(emu: RunningEmulator, http: requests.Session) -> None:
     token = _token(emu, "grady@contoso.test")
     _error(_call(http, emu, "POST", "/me/events", token, _event("Backwards", _week(emu), minutes=-30)), 400, "ErrorInvalidRequest")
