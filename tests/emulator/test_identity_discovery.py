@@ -10,6 +10,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from emulator.identity.model import pairwise_sub
+
 
 def test_it_describes_a_tenant_with_its_guid_issuer_and_its_own_endpoints(emu, http):
     tid = emu.info["tenant_id"]
@@ -69,3 +71,17 @@ def test_msal_accepts_the_common_authority(emu, http):
         authority=f"{emu.base_url}/common", http_client=http, instance_discovery=False)
     flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri="http://localhost:8000/auth/microsoft/callback/")
     assert flow["auth_uri"].startswith(f"{emu.base_url}/common/oauth2/v2.0/authorize?")
+
+
+def test_the_userinfo_endpoint_answers_with_the_id_tokens_subject(emu, http):
+    doc = http.get(f"{emu.base_url}/{emu.info['tenant_id']}/v2.0/.well-known/openid-configuration").json()
+    tenant = emu.emulator.tenant(emu.info["tenant_id"])
+    diego = emu.emulator.user(tenant, "diego@contoso.test")
+    token, _ = emu.emulator.issue_access_token(tenant["id"], emu.info["client_id"], user=diego, scopes=["User.Read"])
+    resp = http.get(doc["userinfo_endpoint"], headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["sub"] == pairwise_sub(diego["id"], emu.info["client_id"])
+    assert (body["name"], body["given_name"], body["family_name"], body["email"]) == (
+        "Diego Siciliani", "Diego", "Siciliani", "diego@contoso.test")
+    assert http.get(doc["userinfo_endpoint"]).status_code == 401
