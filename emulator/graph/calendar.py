@@ -306,6 +306,10 @@ def event_view(ev: dict[str, Any], select: list[str] | None, tz: str | None,
     full["@odata.etag"] = f'W/"{full.get("changeKey") or "DwAAABYAAAA"}"'
     if isinstance(full.get("body"), dict):
         full["body"] = body_as(full["body"], body_type)
+    full["location"] = location_view(full.get("location"))
+    full["locations"] = [location_view(loc) for loc in full.get("locations") or []]
+    if not full["locations"] and full["location"]["displayName"]:
+        full["locations"] = [full["location"]]
     if tz:
         for prop in ("start", "end"):
             if isinstance(full.get(prop), dict):
@@ -330,6 +334,19 @@ class Preferences:
 
 
 _PREFER_BODY = re.compile(r'outlook\.body-content-type\s*=\s*"?(text|html)"?', re.IGNORECASE)
+
+
+def location_view(loc: Any) -> dict[str, Any]:
+    """A location as Outlook returns it: a named place is a private, default-type location whose
+    uniqueId is its name; no place at all still has a type, empty address and coordinates."""
+    loc = dict(loc) if isinstance(loc, dict) else {}
+    name = str(loc.get("displayName") or "")
+    if not name and not loc.get("uniqueId"):
+        return {"displayName": "", "locationType": "default", "uniqueIdType": "unknown", "address": {},
+                "coordinates": {}, **{k: v for k, v in loc.items() if k not in ("displayName",)}}
+    return {"displayName": name, "locationType": loc.get("locationType") or "default",
+            "uniqueId": loc.get("uniqueId") or name, "uniqueIdType": loc.get("uniqueIdType") or "private",
+            **{k: v for k, v in loc.items() if k not in ("displayName", "locationType", "uniqueId", "uniqueIdType")}}
 
 
 def _prefer(req: Request) -> Preferences:

@@ -118,8 +118,8 @@ _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 def parse_duration(text: Any) -> timedelta:
     m = _DURATION.match(str(text)) if isinstance(text, str) else None
     if not m or not any(m.groups()):
-        raise GraphError(400, "ErrorInvalidParameter",
-                         f"The value '{text}' is not a valid ISO 8601 duration for meetingDuration.")
+        raise GraphError(400, "RequestBodyRead",
+                         f"Cannot convert the literal '{text}' to the expected type 'Edm.Duration'.")
     d, h, mi, s = (int(g or 0) for g in m.groups())
     duration = timedelta(days=d, hours=h, minutes=mi, seconds=s)
     if duration <= timedelta(0):

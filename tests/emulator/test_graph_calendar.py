@@ -98,7 +98,11 @@ def test_an_event_is_created_read_updated_and_deleted(emu: RunningEmulator, http
     assert _call(http, emu, "GET", f"/me/events/{ev['id']}?$select=subject", token).json()["subject"] == "Sketch review"
     patched = _call(http, emu, "PATCH", f"/me/events/{ev['id']}", token, {"subject": "Sketch review (moved)",
                                                                           "location": {"displayName": "Room 2"}})
-    assert patched.status_code == 200 and patched.json()["location"]["displayName"] == "Room 2"
+    assert patched.status_code == 200 and patched.json()["location"] == {
+        "displayName": "Room 2", "locationType": "default", "uniqueId": "Room 2", "uniqueIdType": "private"}
+    assert patched.json()["locations"] == [patched.json()["location"]]
+    assert ev["location"] == {"displayName": "", "locationType": "default", "uniqueIdType": "unknown", "address": {},
+                              "coordinates": {}} and ev["locations"] == []
     assert _call(http, emu, "DELETE", f"/me/events/{ev['id']}", token).status_code == 204
     msg = _error(_call(http, emu, "GET", f"/me/events/{ev['id']}", token), 404, "ErrorItemNotFound")
     assert msg == "The specified object was not found in the store."

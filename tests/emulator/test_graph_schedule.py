@@ -147,7 +147,8 @@ def test_find_meeting_times_lowers_confidence_when_attendees_are_busy(emu: Runni
 def test_find_meeting_times_checks_duration_and_permission(emu: RunningEmulator, http: requests.Session) -> None:
     monday = _week(emu) + timedelta(days=7)
     bad = _find(http, emu, "lee@contoso.test", [], monday, monday + timedelta(hours=4), "one hour")
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "RequestBodyRead"
+    assert bad.json()["error"]["message"] == "Cannot convert the literal 'one hour' to the expected type 'Edm.Duration'."
     body = {"attendees": [], "meetingDuration": "PT1H"}
     denied = _post(http, emu, "/me/findMeetingTimes", _token(emu, "lee@contoso.test", ("Calendars.ReadWrite",)), body)
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "ErrorAccessDenied"
