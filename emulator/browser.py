@@ -22,7 +22,7 @@ def spki_pin(base_url: str) -> str:
     from cryptography.hazmat.primitives import serialization
 
     parts = urlsplit(base_url)
-    pem = ssl.get_server_certificate((parts.hostname, parts.port))
+    pem = ssl.get_server_certificate((parts.hostname or "127.0.0.1", parts.port or 443))
     key = x509.load_pem_x509_certificate(pem.encode()).public_key()
     der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(hashlib.sha256(der).digest()).decode()

@@ -57,7 +57,7 @@ def test_the_keys_endpoint_publishes_the_signing_key(emu, http):
     # As Entra lists its keys: the certificate and its thumbprint, the issuer, no alg or key_ops.
     assert keys[0]["x5t"] == keys[0]["kid"] and not {"alg", "key_ops"} & set(keys[0])
     cert = x509.load_der_x509_certificate(base64.b64decode(keys[0]["x5c"][0]))
-    assert base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).decode().rstrip("=") == keys[0]["x5t"]  # noqa: S303
+    assert base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).decode().rstrip("=") == keys[0]["x5t"]
     assert jwt.PyJWK(keys[0], algorithm="RS256").key.public_numbers() == cert.public_key().public_numbers()
     assert keys[0]["issuer"] == f"{emu.base_url}/{emu.info['tenant_id']}/v2.0"
     common = http.get(f"{emu.base_url}/common/discovery/v2.0/keys").json()["keys"]
