@@ -139,12 +139,11 @@ class Emulator:
         may apply Continuous Access Evaluation). ``not_before``: a claims challenge's ``nbf``.
         """
         now = int(self.now())
-        issued = max(now, not_before or 0)
         claims: dict[str, Any] = {
             "aud": self.GRAPH_AUDIENCE,
             "iss": f"https://sts.windows.net/{tenant_id}/",
-            "iat": issued,
-            "nbf": issued,
+            "iat": now,
+            "nbf": max(now, not_before or 0),
             "exp": now + lifetime,
             "appid": client_id,
             "appidacr": "1",

@@ -374,9 +374,14 @@ def issue_id_token(emu: Emulator, tenant_id: str, client_id: str, user: dict[str
 
 def token_response(emu: Emulator, *, tenant_id: str, client_id: str, user: dict[str, Any],
                    graph_scopes: list[str], oidc: list[str], nonce: str | None, auth_time: float,
-                   want_client_info: bool) -> dict[str, Any]:
-    """The delegated token response; stores a refresh token when offline_access was asked for."""
-    access, expires_in = emu.issue_access_token(tenant_id, client_id, user=user, scopes=graph_scopes)
+                   want_client_info: bool, claims: tuple[list[str], int | None] = ([], None)) -> dict[str, Any]:
+    """The delegated token response; stores a refresh token when offline_access was asked for.
+    ``claims``: the client capabilities and challenge ``nbf`` its request's claims asked for."""
+    capabilities, not_before = claims
+    if not_before is not None:
+        not_before = min(not_before, int(emu.now()) + 300)
+    access, expires_in = emu.issue_access_token(tenant_id, client_id, user=user, scopes=graph_scopes,
+                                                capabilities=capabilities, not_before=not_before)
     body: dict[str, Any] = {
         "token_type": "Bearer",
         "scope": " ".join([*graph_scopes, *[s for s in oidc if s != "offline_access"]]),
