@@ -27,6 +27,8 @@ from membership.validators import is_guid
 
 DISCOVERY_TTL = 24 * 3600
 LEEWAY = 120  # seconds of clock skew tolerated on exp / nbf
+# cp1: this app answers claims challenges, so Graph may apply Continuous Access Evaluation to its tokens.
+CLIENT_CAPABILITIES = ["cp1"]
 
 _apps: dict[tuple[Any, ...], msal.ConfidentialClientApplication] = {}
 _apps_lock = threading.Lock()
@@ -82,6 +84,7 @@ def msal_app(ms: MicrosoftSettings, tenant: str | None = None) -> msal.Confident
                     instance_discovery=is_microsoft_host(authority),
                     http_cache=_http_cache,
                     token_cache=_NoTokenCache(),
+                    client_capabilities=CLIENT_CAPABILITIES,
                 )
             except ValueError:  # MSAL: discovery answered 4xx (or not JSON)
                 raise SignInFailure("tenant_not_found", "authority has no OpenID configuration") from None
