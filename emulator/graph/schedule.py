@@ -91,11 +91,9 @@ def get_schedule(emu: Emulator, req: Request, caller: Caller) -> Response:
         for ev in busy_items(user, start, end):
             s, e = stored(ev["start"]), stored(ev["end"])
             status = status_of(ev)
+            # v1.0's scheduleItem; isMeeting, isRecurring, isException and isReminderSet are beta only.
             items.append({"isPrivate": ev.get("sensitivity") == "private", "status": status,
                           "subject": ev.get("subject"), "location": (ev.get("location") or {}).get("displayName", ""),
-                          "isMeeting": bool(ev.get("attendees")),
-                          "isRecurring": ev.get("type") in ("occurrence", "exception"),
-                          "isException": ev.get("type") == "exception", "isReminderSet": True,
                           "start": stamp(s, tz), "end": stamp(e, tz)})
             first = max(0, int((s - start) // step))
             last = min(slots, math.ceil((e - start) / step))
