@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 # The properties Graph returns when no $select is given.
 DEFAULT_PROPERTIES = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                       "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"]
-# Every property Graph v1.0 declares on microsoft.graph.user (its CSDL; the conformance test checks
-# this list against the extract in emulator/graph/conformance/): any may be $selected.
+# Every property Graph v1.0 declares on microsoft.graph.user (its CSDL; tests/emulator/
+# test_graph_conformance.py checks this list against the extract it keeps): any may be $selected.
 KNOWN_PROPERTIES = {
     "id", "deletedDateTime", "aboutMe", "accountEnabled", "ageGroup", "assignedLicenses", "assignedPlans",
     "authorizationInfo", "birthday", "businessPhones", "city", "companyName", "consentProvidedForMinor", "country",
