@@ -127,25 +127,32 @@ class Emulator:
         scopes: list[str] | tuple[str, ...] = (),
         roles: list[str] | tuple[str, ...] = (),
         lifetime: int = 3599,
+        capabilities: list[str] | tuple[str, ...] = (),
+        not_before: int | None = None,
     ) -> tuple[str, int]:
         """A Graph access token (v1.0 shape, as Graph receives them) and its expires_in.
 
         Delegated (``user`` given): ``scp`` holds the space-separated scopes without the resource
-        prefix. Application: ``roles`` holds the app roles, ``oid`` is the app's principal.
+        prefix. Application: ``roles`` holds the app roles, ``oid`` and ``sub`` are the app's service
+        principal. v1.0 tokens name the client in ``appid`` (``azp`` is the v2.0 claim).
+        ``capabilities``: the client's ``xms_cc`` (``cp1``: it handles claims challenges, so Graph
+        may apply Continuous Access Evaluation). ``not_before``: a claims challenge's ``nbf``.
         """
         now = int(self.now())
         claims: dict[str, Any] = {
             "aud": self.GRAPH_AUDIENCE,
             "iss": f"https://sts.windows.net/{tenant_id}/",
             "iat": now,
-            "nbf": now,
+            "nbf": max(now, not_before or 0),
             "exp": now + lifetime,
             "appid": client_id,
-            "azp": client_id,
+            "appidacr": "1",
             "tid": tenant_id,
             "ver": "1.0",
             "uti": uuid.uuid4().hex[:22],
         }
+        if capabilities:
+            claims["xms_cc"] = list(capabilities)
         if user is not None:
             claims.update({
                 "idtyp": "user",
@@ -159,11 +166,16 @@ class Emulator:
         else:
             claims.update({
                 "idtyp": "app",
-                "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp/{tenant_id}/{client_id}")),
-                "sub": client_id,
+                "oid": self.service_principal_id(tenant_id, client_id),
+                "sub": self.service_principal_id(tenant_id, client_id),
                 "roles": list(roles),
             })
         return self.signer.sign(claims), lifetime
+
+    @staticmethod
+    def service_principal_id(tenant_id: str, client_id: str) -> str:
+        """The object id of the app's service principal in a tenant (stable per tenant and app)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp/{tenant_id}/{client_id}"))
 
     # -- faults ------------------------------------------------------------------------------
 

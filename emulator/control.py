@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from emulator.app import Fault
@@ -193,14 +194,15 @@ def delete_fault(emu: Emulator, req: Request) -> Response:
 # -- users: forced refresh-token failures and consent ------------------------------------------
 
 
-FORCED_CODES = (50173, 700082, 65001)
+FORCED_CODES = (50173, 700082, 70008, 65001, 50076, 50079, 53003)
 
 
 @route("POST", "/_emulator/users/{user}/invalid-grant")
 @_handles_bad_requests
 def force_invalid_grant(emu: Emulator, req: Request) -> Response:
-    """Refresh tokens this user got so far fail with ``code`` (50173 revoked, 700082 expired,
-    65001 consent withdrawn); a new sign-in works again, as after a real revocation."""
+    """Refresh tokens this user got so far fail with ``code`` (50173 revoked, 700082 / 70008
+    expired, 65001 consent withdrawn, 50076 MFA required, 50079 MFA enrolment required, 53003
+    blocked by Conditional Access); a new sign-in works again, as after a real revocation."""
     data = _body(req)
     code = data.get("code", 50173)
     if code not in FORCED_CODES:
@@ -222,6 +224,38 @@ def clear_invalid_grant(emu: Emulator, req: Request) -> Response:
     with emu.lock:
         removed = store(emu).invalid_grant.pop(found[1]["id"], None) is not None
     return json_response({"user": found[1]["id"], "removed": removed})
+
+
+CRITICAL_EVENTS = ("sessions_revoked", "location_changed")
+
+
+@route("POST", "/_emulator/users/{user}/critical-event")
+@_handles_bad_requests
+def critical_event(emu: Emulator, req: Request) -> Response:
+    """A Continuous Access Evaluation event for this user. Graph then answers CAE-capable tokens
+    (the client declared capability cp1) issued until now with a 401 claims challenge.
+
+    ``sessions_revoked`` (as revokeSignInSessions): refresh tokens fail with 50173 too, and the
+    user's signInSessionsValidFromDateTime moves. ``location_changed`` (a network policy): a
+    refresh that carries the challenge's claims gets a token Graph accepts.
+    """
+    data = _body(req)
+    kind = data.get("kind", "sessions_revoked")
+    if kind not in CRITICAL_EVENTS:
+        raise BadRequest(f"'kind' must be one of {', '.join(CRITICAL_EVENTS)}.")
+    found = find_user(emu, req.params["user"])
+    if found is None:
+        return _problem(404, f"No user {req.params['user']}.")
+    _, user = found
+    with emu.lock:
+        now = emu.now()
+        # Tokens valid from the event's second on are caught too: the challenge asks for nbf ≥ the next
+        # second, which a refresh carrying the challenge's claims is issued with.
+        user["_cae_since"] = int(now) + 1
+        if kind == "sessions_revoked":
+            store(emu).invalid_grant[user["id"]] = {"code": 50173, "since": now}
+            user["signInSessionsValidFromDateTime"] = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json_response({"user": user["id"], "kind": kind, "nbf": user["_cae_since"]})
 
 
 @route("DELETE", "/_emulator/users/{user}/consent")

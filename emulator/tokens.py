@@ -5,26 +5,45 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+
+def _self_signed(key: rsa.RSAPrivateKey) -> x509.Certificate:
+    """The key's certificate, the same for the same key (fixed dates, serial from the key;
+    PKCS#1 v1.5 signatures are deterministic), so x5t and x5c survive a restart."""
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "accounts.accesscontrol.windows.net")])
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(int.from_bytes(hashlib.sha256(spki).digest()[:16], "big") >> 1)
+            .not_valid_before(datetime(2024, 1, 1, tzinfo=UTC)).not_valid_after(datetime(2029, 1, 1, tzinfo=UTC))
+            .sign(key, hashes.SHA256()))
 
 
 class InvalidToken(Exception):
     """A bearer token that is missing, malformed, badly signed or expired."""
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
 class Signer:
     def __init__(self, private_key: rsa.RSAPrivateKey) -> None:
         self.private_key = private_key
         self.public_key = private_key.public_key()
-        der = self.public_key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        self.kid = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")  # noqa: S324 - a key id, not a security hash
+        self.certificate = _self_signed(private_key)
+        # Entra publishes each key with its certificate; kid and x5t are both the certificate's
+        # SHA-1 thumbprint.
+        self.x5t = _b64url(self.certificate.fingerprint(hashes.SHA1()))  # noqa: S303 - a thumbprint, not a security hash
+        self.kid = self.x5t
 
     @classmethod
     def generate(cls) -> Signer:
@@ -49,9 +68,11 @@ class Signer:
         return signer
 
     def jwk(self) -> dict[str, Any]:
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.public_key))
-        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
-        return jwk
+        """The key as Entra's JWKS lists it: no ``alg`` or ``key_ops``, with its certificate."""
+        numbers = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.public_key))
+        der = self.certificate.public_bytes(serialization.Encoding.DER)
+        return {"kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.x5t, "n": numbers["n"], "e": numbers["e"],
+                "x5c": [base64.b64encode(der).decode()]}
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.kid})

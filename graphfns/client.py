@@ -9,12 +9,15 @@ catalog ``FunctionError``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json as json_text
 import logging
 import random
+import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +82,8 @@ class GraphClient:
     session's policy (membership.http)."""
 
     def __init__(self, graph_url: str, token: str, *, max_attempts: int = 4, deadline: float | None = None,
-                 timeout: tuple[float, float] | None = None) -> None:
+                 timeout: tuple[float, float] | None = None,
+                 on_claims_challenge: Callable[[str], str] | None = None) -> None:
         try:
             check_graph(graph_url)  # members' tokens go there: Microsoft's clouds only
         except EndpointNotAllowed:
@@ -89,6 +93,8 @@ class GraphClient:
         self.max_attempts = max_attempts
         self.deadline = float(settings.MICROSOFT_GRAPH_DEADLINE if deadline is None else deadline)
         self.timeout = timeout
+        # Given Graph's claims challenge (JSON): a new token that carries them, or it raises a FunctionError.
+        self.on_claims_challenge = on_claims_challenge
         self.stats = CallStats()
 
     def url(self, path: str) -> str:
@@ -112,7 +118,7 @@ class GraphClient:
             _check_json_body(json)
         session = microsoft_session()
         started = time.monotonic()
-        attempt = 0
+        attempt = challenges = 0
         while True:
             attempt += 1
             client_request_id = str(uuid.uuid4())
@@ -146,6 +152,13 @@ class GraphClient:
                 if response.status_code < 400:
                     return GraphResponse(response.status_code, _body(response, raw), response.headers, rid)
                 failure = graph_failure(response.status_code, _body(response, False), rid, response.headers)
+                claims = claims_challenge(response) if response.status_code == 401 else None
+                if claims is not None and self.on_claims_challenge is not None and challenges < 2:
+                    # Continuous Access Evaluation: a new token carrying the claims, then this request again.
+                    # The callback raises when it cannot get one (or already tried).
+                    challenges += 1
+                    self.token = self.on_claims_challenge(claims)
+                    continue
                 if response.status_code not in RETRY_STATUSES:
                     raise failure
                 reason = str(response.status_code)
@@ -218,6 +231,30 @@ class GraphClient:
                     answers[r["id"]] = {"id": r["id"], "status": 429, "body": {"error": {"code": "TooManyRequests"}}}
                 pending = []
         return [answers[str(r["id"])] for r in requests_]
+
+
+_CHALLENGE_CLAIMS = re.compile(r'claims="([A-Za-z0-9+/=_-]{1,8000})"')
+
+
+def claims_challenge(response: requests.Response) -> str | None:
+    """The claims (JSON text) of Graph's ``insufficient_claims`` challenge, or None.
+
+    Graph sends them base64-encoded in ``WWW-Authenticate``; anything that does not decode to a
+    JSON object is no challenge we can answer.
+    """
+    header = response.headers.get("WWW-Authenticate", "")
+    if 'error="insufficient_claims"' not in header:
+        return None
+    match = _CHALLENGE_CLAIMS.search(header)
+    if match is None:
+        return None
+    encoded = match.group(1).replace("-", "+").replace("_", "/")
+    try:
+        text = base64.b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        claims = json_text.loads(text)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return text if isinstance(claims, dict) else None
 
 
 def _check_json_body(body: Any) -> None:

@@ -29,6 +29,10 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
               "(/auth/microsoft/admin-consent/) before application calls can be made."),
     ErrorKind("RefreshTokenInvalid", 401,
               "The member's Microsoft sign-in has expired or was revoked. They must reconnect on their account page."),
+    ErrorKind("SignInRequired", 401,
+              "Microsoft asks the member to sign in again: their session was revoked or a policy now applies "
+              "(a claims challenge from Continuous Access Evaluation) and renewing the sign-in did not satisfy it. "
+              "Send them to the reconnect URL."),
     ErrorKind("ScopeInvalid", 403,
               "The member has not granted the permission this function needs. Send them to the reconnect URL to "
               "grant it."),

@@ -155,8 +155,12 @@ def forget_settings(**kwargs: Any) -> None:
     _settings_memo["value"] = None
 
 
-def reconnect_url(scopes: list[str]) -> str:
-    return reverse("membership:consent") + "?" + urlencode({"scopes": " ".join(scopes), "next": "/account/"})
+def reconnect_url(scopes: list[str], claims: str | None = None) -> str:
+    """Where the member signs in again for ``scopes`` (with a claims challenge's ``claims``)."""
+    query = {"scopes": " ".join(scopes), "next": "/account/"}
+    if claims:
+        query["claims"] = claims
+    return reverse("membership:consent") + "?" + urlencode(query)
 
 
 def _member_account(user: AbstractBaseUser) -> MicrosoftAccount:
@@ -182,6 +186,29 @@ def _delegated_token(fn: Function, account: MicrosoftAccount) -> str:
     except tokens.RefreshFailed as exc:
         reconnect = reverse("membership:account") if exc.permanent else None
         raise error_for(exc.reason, aad_code=exc.aad_code, reconnect_url=reconnect, host=exc.host) from None
+
+
+class ClaimsChallengeAnswer:
+    """Answers Graph's claims challenges on a member's calls: the first by renewing the sign-in with
+    the claims; when that fails, or Graph challenges again, the member must sign in again."""
+
+    def __init__(self, account: MicrosoftAccount) -> None:
+        self.account = account
+        self.renewed = False
+
+    def __call__(self, claims: str) -> str:
+        reconnect = reconnect_url(self.account.granted_scopes.split(), claims=claims)
+        if self.renewed:
+            raise FunctionError("SignInRequired", reconnect_url=reconnect)
+        self.renewed = True
+        try:
+            return tokens.refresh_account(self.account.pk, claims_challenge=claims).access_token
+        except tokens.NotConnected:
+            raise FunctionError("NotConnected") from None
+        except tokens.RefreshFailed as exc:
+            if not exc.permanent:
+                raise error_for(exc.reason, aad_code=exc.aad_code, host=exc.host) from None
+            raise FunctionError("SignInRequired", aad_code=exc.aad_code, reconnect_url=reconnect) from None
 
 
 def resolve_user(auth_user: AbstractBaseUser | int | str | None) -> AbstractBaseUser | None:
@@ -227,7 +254,8 @@ def execute(name: str, params: dict[str, Any] | None = None, auth_user: Abstract
                 raise FunctionError("ValidationError", f"{fn.name} acts for a member: give auth_user_id.",
                                     field="auth_user_id")
             token = AppTokenCache(ms).token()
-        client = GraphClient(ms.graph_url, token)
+        client = GraphClient(ms.graph_url, token,
+                             on_claims_challenge=ClaimsChallengeAnswer(account) if account is not None else None)
         call = Call(fn, client, mode, user, account, idempotency_key or str(uuid.uuid4()), progress)
         return fn.handler(call, params)
     except FunctionError as exc:

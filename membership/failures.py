@@ -251,6 +251,9 @@ def aadsts_codes(result: dict[str, object]) -> list[int]:
 RECONSENT_AADSTS = frozenset({
     700082, 50173, 65001, 70000, 70008, 50076, 50079, 53003, 50133, 54005, 9002313, 700084,
 })
+# Multi-factor authentication (50076; 50079: enrolment) asked for by a Conditional Access policy.
+MFA_AADSTS = frozenset({50076, 50079})
+CONDITIONAL_ACCESS_BLOCKED = 53003  # a Conditional Access policy blocks the sign-in outright
 CLIENT_CREDENTIALS_AADSTS = frozenset({7000215, 7000222, 7000218, 700027, 700024, 700021, 700023, 50012, 50027,
                                        7000274})
 TENANT_AADSTS = frozenset({90002, 900023, 50194})

@@ -78,8 +78,12 @@ def begin_sign_in(
     purpose: str = "sign_in",
     login_hint: str | None = None,
     prompt: str | None = None,
+    claims_challenge: str | None = None,
 ) -> str:
-    """Start an authorization-code flow with PKCE; return the authority URL to send the browser to."""
+    """Start an authorization-code flow with PKCE; return the authority URL to send the browser to.
+
+    ``claims_challenge``: the claims (JSON) a Graph claims challenge asked for; Microsoft then signs
+    the member in so as to satisfy them (multi-factor authentication, a new session)."""
     ms = settings_or_fail()
     mode = find_mode(mode_name)
     scopes = resolve_scopes(ms, mode)
@@ -92,7 +96,7 @@ def begin_sign_in(
         warnings.filterwarnings("ignore", message=".*form_post.*")
         flow = msal_app(ms).initiate_auth_code_flow(
             [*scopes, EMAIL_SCOPE], redirect_uri=_callback_uri(request), state=secrets.token_urlsafe(24),
-            login_hint=login_hint, prompt=prompt, response_mode="query",
+            login_hint=login_hint, prompt=prompt, response_mode="query", claims_challenge=claims_challenge,
         )
     flows = {k: v for k, v in request.session.get(SESSION_FLOWS, {}).items() if v["created"] > time.time() - FLOW_TTL}
     while len(flows) >= MAX_PENDING_FLOWS:

@@ -28,6 +28,8 @@ from membership.validators import is_guid
 
 DISCOVERY_TTL = 24 * 3600
 LEEWAY = 120  # seconds of clock skew tolerated on exp / nbf
+# cp1: this app answers claims challenges, so Graph may apply Continuous Access Evaluation to its tokens.
+CLIENT_CAPABILITIES = ["cp1"]
 
 _apps: dict[tuple[Any, ...], msal.ConfidentialClientApplication] = {}
 _apps_lock = threading.Lock()
@@ -130,6 +132,7 @@ def msal_app(ms: MicrosoftSettings, tenant: str | None = None, *,
                     instance_discovery=is_microsoft_host(authority),
                     http_cache=_http_cache,
                     token_cache=_NoTokenCache(),
+                    client_capabilities=CLIENT_CAPABILITIES,
                 )
             except ValueError:  # MSAL: discovery answered 4xx (or not JSON)
                 raise SignInFailure("tenant_not_found", "authority has no OpenID configuration") from None

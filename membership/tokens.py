@@ -13,6 +13,7 @@ outlived ours). On SQLite an open transaction holds the one write lock of the wh
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from typing import NoReturn
@@ -24,9 +25,17 @@ from msal.exceptions import MsalServiceError
 
 from membership.accounts import store_tokens
 from membership.encryption import UndecryptableValue
-from membership.failures import Reason, SignInFailure, aadsts_codes, reason_from_aad, unreachable
+from membership.failures import (
+    CONDITIONAL_ACCESS_BLOCKED,
+    MFA_AADSTS,
+    Reason,
+    SignInFailure,
+    aadsts_codes,
+    reason_from_aad,
+    unreachable,
+)
 from membership.http import lock_ttl, time_left
-from membership.identity import msal_app
+from membership.identity import CLIENT_CAPABILITIES, msal_app
 from membership.locks import LockTimeout, held
 from membership.metrics import TOKEN_REFRESHES
 from membership.models import MicrosoftAccount, MicrosoftSettings
@@ -80,13 +89,15 @@ def access_token(account: MicrosoftAccount) -> str:
 
 
 def refresh_account(account_id: int, *, renewed_before: datetime | None = None,
-                    ms: MicrosoftSettings | None = None) -> MicrosoftAccount:
+                    ms: MicrosoftSettings | None = None, claims_challenge: str | None = None) -> MicrosoftAccount:
     """Redeem the account's refresh token (unless another process just did) and store the result.
 
     Without ``renewed_before`` it renews only a stale access token (a caller needs one). With it
     (the background sweep keeping refresh tokens alive), it renews an account last renewed
     before that time, whatever its access token — and skips one renewed since, so a redelivered
     sweep task redeems nothing twice. ``ms``: the settings, when the caller already has them.
+    ``claims_challenge``: the claims (JSON) Graph's 401 asked for; the access token is renewed
+    whatever its age, carrying them.
     """
     ms = ms or MicrosoftSettings.load()
     ttl = lock_ttl()
@@ -94,26 +105,32 @@ def refresh_account(account_id: int, *, renewed_before: datetime | None = None,
     wait = ttl if left is None else max(0.0, min(ttl, left))
     try:
         with held(f"ms-account:{account_id}", timeout=ttl, wait=wait):
-            return _refresh(account_id, renewed_before, ms)
+            return _refresh(account_id, renewed_before, ms, claims_challenge)
     except LockTimeout:
         raise RefreshFailed("Another process is still renewing this member's sign-in. Retry shortly.",
                             reason=Reason.TIMEOUT) from None
 
 
-def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSettings) -> MicrosoftAccount:
+def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSettings,
+             claims_challenge: str | None = None) -> MicrosoftAccount:
     try:
         account = MicrosoftAccount.objects.with_tokens().get(pk=account_id)
     except UndecryptableValue:
         _unreadable_tokens(account_id, ms)
     _check_usable(account)
-    if renewed_before is None:
+    if claims_challenge is not None:
+        pass  # the stored access token was refused: renew it, however fresh
+    elif renewed_before is None:
         if _fresh(account):
             return account  # another process renewed it while we waited for the lock
     elif account.last_refreshed_at and account.last_refreshed_at >= renewed_before:
         return account
     scopes = [s for s in account.granted_scopes.split() if s.lower() not in OIDC_SCOPES] or ["User.Read"]
     try:
-        result = msal_app(ms).acquire_token_by_refresh_token(account.refresh_token, scopes=scopes)
+        # MSAL adds the app's client capabilities to the claims of sign-ins and silent renewals, not
+        # to a refresh token redeemed directly: send them here, with the challenge's claims if any.
+        result = msal_app(ms).acquire_token_by_refresh_token(
+            account.refresh_token, scopes=scopes, data={"claims": request_claims(claims_challenge)})
     except SignInFailure as not_built:  # building the MSAL app: discovery, or an unreadable secret
         _not_asked(account_id, not_built)
     except (requests.RequestException, MsalServiceError) as exc:
@@ -182,6 +199,21 @@ def _unreadable_tokens(account_id: int, ms: MicrosoftSettings) -> NoReturn:
     raise RefreshFailed(message, reason=Reason.RECONSENT)
 
 
+def request_claims(claims_challenge: str | None) -> str:
+    """The ``claims`` parameter of a token request: the challenge's claims (JSON) and our client
+    capabilities (``xms_cc``), merged as MSAL merges them for its own requests."""
+    try:
+        claims = json.loads(claims_challenge) if claims_challenge else {}
+    except ValueError:
+        claims = {}
+    if not isinstance(claims, dict):
+        claims = {}
+    if not isinstance(claims.get("access_token"), dict):
+        claims["access_token"] = {}
+    claims["access_token"]["xms_cc"] = {"values": CLIENT_CAPABILITIES}
+    return json.dumps(claims, separators=(",", ":"))
+
+
 FAILURE_MESSAGES = {
     Reason.RECONSENT: "Microsoft refused to renew the sign-in ({code}): the member must reconnect.",
     Reason.CLIENT_CREDENTIALS: "Microsoft rejected the site's client secret ({code}).",
@@ -195,10 +227,22 @@ FAILURE_MESSAGES = {
 }
 
 
+# Why a member must sign in again when it is not about their grant (RECONSENT by another cause).
+MFA_MESSAGE = ("Microsoft asks the member to sign in again ({code}: multi-factor authentication / Conditional "
+               "Access): they must sign in with Microsoft again on their account page.")
+BLOCKED_MESSAGE = ("A Conditional Access policy of the member's organisation blocks this sign-in ({code}): an "
+                   "administrator of that organisation must allow it (Entra admin center → Conditional Access, "
+                   "sign-in logs); then the member signs in again.")
+
+
 def _failure(result: dict[str, object]) -> RefreshFailed:
     codes = aadsts_codes(result)
     code = f"AADSTS{codes[0]}" if codes else ""
     reason = reason_from_aad(result)
     message = FAILURE_MESSAGES.get(reason, FAILURE_MESSAGES[Reason.UNAVAILABLE])
+    if CONDITIONAL_ACCESS_BLOCKED in codes:
+        message = BLOCKED_MESSAGE
+    elif MFA_AADSTS.intersection(codes) or (not codes and result.get("error") == "interaction_required"):
+        message = MFA_MESSAGE
     return RefreshFailed(message.format(code=code or result.get("error") or "no code"), reason=reason,
                          aad_code=code)

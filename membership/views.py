@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.conf import settings
@@ -105,21 +106,38 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def consent(request: HttpRequest) -> HttpResponse:
-    """Incremental consent: ask Microsoft for more scopes for the signed-in member's account."""
+    """Incremental consent: ask Microsoft for more scopes for the signed-in member's account; with
+    ``claims``, sign them in again to answer a Graph claims challenge."""
     try:
         wanted = parse_scopes(request.GET.get("scopes", "")).scopes
     except ScopeError as exc:
         return render(request, "membership/bad_request.html", {"message": str(exc)}, status=400)
+    claims = request.GET.get("claims") or None
+    if claims is not None and not _is_claims(claims):
+        return render(request, "membership/bad_request.html",
+                      {"message": "The claims parameter must be a JSON object (a claims challenge)."}, status=400)
     account = MicrosoftAccount.objects.of_member(request.user)
     try:
         url = flows.begin_sign_in(
             request, mode_name=account.mode if account else None, next_url=request.GET.get("next"),
             extra_scopes=[*(account.granted_scopes.split() if account else []), *wanted],
-            purpose="consent", login_hint=account.username if account else None,
+            purpose="consent", login_hint=account.username if account else None, claims_challenge=claims,
         )
     except SignInFailure as failure:
         return _failed(request, failure)
     return HttpResponseRedirect(url)
+
+
+MAX_CLAIMS = 4000  # characters: a challenge names a few claims; anything longer is not one
+
+
+def _is_claims(text: str) -> bool:
+    if len(text) > MAX_CLAIMS:
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 @never_cache

@@ -8,6 +8,8 @@ role (the effective permission is the intersection of the app's scope and the us
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -162,4 +164,24 @@ def authenticate(emu: Emulator, req: Request) -> Caller:
         # The account was deleted or disabled after the token was issued.
         raise _unauthorized(emu, "Access token validation failure. The user or administrator has not consented "
                                  "or the account is disabled.")
+    since = user.get("_cae_since")
+    if since is not None and _cae_capable(claims) and int(claims.get("nbf", 0)) < since:
+        raise _claims_challenge(emu, since)
     return Caller(tenant, claims, user, frozenset(str(claims.get("scp", "")).split()), frozenset())
+
+
+def _cae_capable(claims: dict[str, Any]) -> bool:
+    """The client declared it handles claims challenges (xms_cc cp1): only then does Graph apply
+    Continuous Access Evaluation; other tokens stay valid until they expire."""
+    return "cp1" in {str(c).lower() for c in claims.get("xms_cc") or ()}
+
+
+def _claims_challenge(emu: Emulator, since: int) -> GraphError:
+    """Graph's CAE answer: 401 with the claims (base64 JSON) a new token must satisfy."""
+    wanted = json.dumps({"access_token": {"nbf": {"essential": True, "value": str(since)}}}, separators=(",", ":"))
+    challenge = (f'Bearer realm="", authorization_uri="{emu.base_url}/common/oauth2/authorize", '
+                 f'client_id="{emu.GRAPH_APP_ID}", error="insufficient_claims", '
+                 f'claims="{base64.b64encode(wanted.encode()).decode()}"')
+    return GraphError(401, "InvalidAuthenticationToken",
+                      "Continuous access evaluation resulted in challenge with result: InteractionRequired and code: "
+                      "TokenIssuedBeforeRevocationTimestamp", {"WWW-Authenticate": challenge})

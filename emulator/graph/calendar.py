@@ -8,9 +8,11 @@ attendees' calendars share its ``iCalUId``; that is how responses and updates fi
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from copy import deepcopy
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,13 +43,13 @@ EVENT_DEFAULTS: dict[str, Any] = {
     "responseRequested": True, "allowNewTimeProposals": True, "isDraft": False, "hideAttendees": False,
     "onlineMeeting": None, "onlineMeetingProvider": "unknown", "onlineMeetingUrl": None,
     "originalStartTimeZone": "UTC", "originalEndTimeZone": "UTC", "locations": [], "webLink": None,
-    "occurrenceId": None, "originalStart": None,
+    "originalStart": None,
 }
 EVENT_PROPERTIES = set(EVENT_DEFAULTS) | {
     "id", "iCalUId", "subject", "bodyPreview", "body", "importance", "sensitivity", "isAllDay", "isCancelled",
     "isOrganizer", "isOnlineMeeting", "showAs", "type", "start", "end", "location", "organizer", "attendees",
     "responseStatus", "recurrence", "seriesMasterId", "transactionId", "createdDateTime",
-    "lastModifiedDateTime", "changeKey",
+    "lastModifiedDateTime", "changeKey", "cancelledOccurrences",
 }
 WRITABLE = {"subject", "body", "start", "end", "location", "locations", "attendees", "showAs", "importance",
             "sensitivity", "isAllDay", "categories", "recurrence", "isOnlineMeeting", "reminderMinutesBeforeStart",
@@ -250,8 +252,7 @@ def _occurrence(master: dict[str, Any], start: datetime, end: datetime) -> dict[
         return None
     occ = {k: v for k, v in master.items() if not k.startswith("_")}
     occ.update({"id": master["id"] + OCCURRENCE_SEP + key, "type": "occurrence", "seriesMasterId": master["id"],
-                "recurrence": None, "start": stamp(start), "end": stamp(end), "originalStart": iso(start),
-                "occurrenceId": f"OID.{master['id']}.{start.strftime('%Y-%m-%d')}"})
+                "recurrence": None, "start": stamp(start), "end": stamp(end), "originalStart": iso(start)})
     exception = master.get("_exceptions", {}).get(key)
     if exception:
         occ.update(exception)
@@ -299,21 +300,64 @@ def expand(events: list[dict[str, Any]], start: datetime, end: datetime) -> list
     return [ev for _, ev in out]
 
 
-def event_view(ev: dict[str, Any], select: list[str] | None, tz: str | None) -> dict[str, Any]:
+def event_view(ev: dict[str, Any], select: list[str] | None, tz: str | None,
+               body_type: str = "html") -> dict[str, Any]:
     full = {**EVENT_DEFAULTS, **{k: v for k, v in ev.items() if not k.startswith("_")}}
     full["@odata.etag"] = f'W/"{full.get("changeKey") or "DwAAABYAAAA"}"'
+    if isinstance(full.get("body"), dict):
+        full["body"] = body_as(full["body"], body_type)
+    full["location"] = location_view(full.get("location"))
+    full["locations"] = [location_view(loc) for loc in full.get("locations") or []]
+    if not full["locations"] and full["location"]["displayName"]:
+        full["locations"] = [full["location"]]
     if tz:
         for prop in ("start", "end"):
             if isinstance(full.get(prop), dict):
                 full[prop] = stamp(stored(full[prop]), tz)
     if select is None:
         return full
+    if "cancelledOccurrences" in select:
+        # v1.0 names a series' deleted occurrences only when asked ($select); occurrenceId is beta.
+        full["cancelledOccurrences"] = [
+            f"OID.{ev['id']}.{datetime.strptime(key, '%Y%m%dT%H%M%S').strftime('%Y-%m-%d')}"
+            for key in ev.get("_deleted", ())] if ev.get("type") == "seriesMaster" else []
     return odata.project(full, select, always=("@odata.etag", "id"))
 
 
-def _prefer(req: Request) -> tuple[str | None, dict[str, str]]:
-    tz = preferred_zone(req.headers.get("prefer"))
-    return tz, ({"Preference-Applied": f'outlook.timezone="{tz}"'} if tz else {})
+@dataclass
+class Preferences:
+    """What the ``Prefer`` header asks of an event answer, and the ``Preference-Applied`` it earns."""
+
+    tz: str | None
+    body_type: str  # "html" unless outlook.body-content-type="text" was asked for
+    headers: dict[str, str]
+
+
+_PREFER_BODY = re.compile(r'outlook\.body-content-type\s*=\s*"?(text|html)"?', re.IGNORECASE)
+
+
+def location_view(loc: Any) -> dict[str, Any]:
+    """A location as Outlook returns it: a named place is a private, default-type location whose
+    uniqueId is its name; no place at all still has a type, empty address and coordinates."""
+    loc = dict(loc) if isinstance(loc, dict) else {}
+    name = str(loc.get("displayName") or "")
+    if not name and not loc.get("uniqueId"):
+        return {"displayName": "", "locationType": "default", "uniqueIdType": "unknown", "address": {},
+                "coordinates": {}, **{k: v for k, v in loc.items() if k not in ("displayName",)}}
+    return {"displayName": name, "locationType": loc.get("locationType") or "default",
+            "uniqueId": loc.get("uniqueId") or name, "uniqueIdType": loc.get("uniqueIdType") or "private",
+            **{k: v for k, v in loc.items() if k not in ("displayName", "locationType", "uniqueId", "uniqueIdType")}}
+
+
+def _prefer(req: Request) -> Preferences:
+    prefer = req.headers.get("prefer")
+    tz = preferred_zone(prefer)
+    m = _PREFER_BODY.search(prefer or "")
+    applied = [f'outlook.timezone="{tz}"'] if tz else []
+    if m:
+        applied.append(f'outlook.body-content-type="{m.group(1).lower()}"')
+    return Preferences(tz, m.group(1).lower() if m else "html",
+                       {"Preference-Applied": ", ".join(applied)} if applied else {})
 
 
 def _event_rules() -> odata.FilterRules:
@@ -325,7 +369,7 @@ def _event_rules() -> odata.FilterRules:
 
 def _list_events(emu: Emulator, req: Request, owner: dict[str, Any], items: list[dict[str, Any]],
                  fragment: str, order_default: bool) -> Response:
-    tz, headers = _prefer(req)
+    prefs = _prefer(req)
     select = odata.parse_select(req, EVENT_PROPERTIES, "event")
     predicate = odata.parse_filter(req.query.get("$filter"), _event_rules())
     order = odata.parse_orderby(req, EVENT_ORDER, "BadRequest")
@@ -343,8 +387,8 @@ def _list_events(emu: Emulator, req: Request, owner: dict[str, Any], items: list
         body["@odata.count"] = len(items)
     if link:
         body["@odata.nextLink"] = link
-    body["value"] = [event_view(ev, select, tz) for ev in chunk]
-    return ok(req, body, headers=headers)
+    body["value"] = [event_view(ev, select, prefs.tz, prefs.body_type) for ev in chunk]
+    return ok(req, body, headers=prefs.headers)
 
 
 # -- events: read ---------------------------------------------------------------------------------
@@ -390,11 +434,11 @@ def get_event(emu: Emulator, req: Request, caller: Caller) -> Response:
     _, ev, key = find_event(owner, req.params["eid"])
     if key:
         ev = instance_by_key(ev, key)
-    tz, headers = _prefer(req)
+    prefs = _prefer(req)
     select = odata.parse_select(req, EVENT_PROPERTIES, "event")
     body = {"@odata.context": odata.context(f"users('{owner['userPrincipalName']}')/events", select) + "/$entity",
-            **event_view(ev, select, tz)}
-    return ok(req, body, headers=headers)
+            **event_view(ev, select, prefs.tz, prefs.body_type)}
+    return ok(req, body, headers=prefs.headers)
 
 
 @graph_route("GET", *_both("/events/{eid}/instances"))
@@ -411,6 +455,28 @@ def list_instances(emu: Emulator, req: Request, caller: Caller) -> Response:
 
 
 _TAGS = re.compile(r"<[^>]+>")
+
+
+_HTML_HEAD = ('<html>\r\n<head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\r\n'
+              '</head>\r\n<body>\r\n')
+_BREAKS = re.compile(r"<br\s*/?>|</(?:p|div|li|tr|h[1-6])\s*>", re.IGNORECASE)
+_HIDDEN = re.compile(r"<(head|style|script)[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def body_as(body: dict[str, Any], content_type: str) -> dict[str, Any]:
+    """An itemBody in the format asked for: Outlook keeps one copy and converts on the way out
+    (HTML unless ``Prefer: outlook.body-content-type="text"``)."""
+    stored_type = str(body.get("contentType", "text")).lower()
+    content = str(body.get("content") or "")
+    if stored_type == content_type:
+        return {"contentType": content_type, "content": content}
+    if content_type == "html":
+        lines = [html.escape(line, quote=False) for line in content.splitlines()]
+        inner = "".join(f"<div>{line or '<br>'}</div>\r\n" for line in lines)
+        return {"contentType": "html", "content": f"{_HTML_HEAD}{inner}</body>\r\n</html>\r\n"}
+    text = _TAGS.sub("", _BREAKS.sub("\r\n", _HIDDEN.sub("", content)))
+    lines = [" ".join(html.unescape(line).split()) for line in text.splitlines()]
+    return {"contentType": "text", "content": "\r\n".join(line for line in lines if line)}
 
 
 def _body_preview(body: Any) -> str:
@@ -525,13 +591,15 @@ def create_event(emu: Emulator, req: Request, caller: Caller) -> Response:
     c = _scope_calendar(req, owner)
     body = body_json(req)
     context = odata.context(f"users('{owner['userPrincipalName']}')/events") + "/$entity"
+    prefs = _prefer(req)
     tx = body.get("transactionId")
     if tx:
         # Graph dedupes creates by transactionId so a client may safely retry a POST.
         for cal in owner["calendars"]:
             for existing in cal["events"]:
                 if existing.get("transactionId") == tx:
-                    return ok(req, {"@odata.context": context, **event_view(existing, None, None)}, 201)
+                    return ok(req, {"@odata.context": context,
+                                    **event_view(existing, None, prefs.tz, prefs.body_type)}, 201, prefs.headers)
     now = iso(datetime.fromtimestamp(emu.now(), UTC))
     address = owner.get("mail") or owner["userPrincipalName"]
     ev: dict[str, Any] = {
@@ -549,8 +617,8 @@ def create_event(emu: Emulator, req: Request, caller: Caller) -> Response:
     _apply(emu, ev, body, creating=True)
     c["events"].append(ev)
     _invite(caller.tenant, owner, ev)
-    tz, headers = _prefer(req)
-    return ok(req, {"@odata.context": context, **event_view(ev, None, tz)}, 201, headers)
+    return ok(req, {"@odata.context": context, **event_view(ev, None, prefs.tz, prefs.body_type)}, 201,
+              prefs.headers)
 
 
 @graph_route("PATCH", *_EVENT_PATHS)
@@ -580,9 +648,10 @@ def update_event(emu: Emulator, req: Request, caller: Caller) -> Response:
                 copy.update(deepcopy(shared))
             _invite(caller.tenant, owner, ev)
         result = ev
-    tz, headers = _prefer(req)
+    prefs = _prefer(req)
     context = odata.context(f"users('{owner['userPrincipalName']}')/events") + "/$entity"
-    return ok(req, {"@odata.context": context, **event_view(result, None, tz)}, headers=headers)
+    return ok(req, {"@odata.context": context, **event_view(result, None, prefs.tz, prefs.body_type)},
+              headers=prefs.headers)
 
 
 def _cancel_for_attendees(tenant: dict[str, Any], owner: dict[str, Any], ev: dict[str, Any], key: str | None) -> None:

@@ -13,13 +13,11 @@ if TYPE_CHECKING:
 
 
 def request_ids(req: Request) -> dict[str, str]:
-    """The ``request-id`` this answer carries, echoing the caller's ``client-request-id``."""
+    """The ``request-id`` this answer carries, echoing the caller's ``client-request-id``; without
+    one, Graph names the request-id as the client-request-id too (header and innerError alike)."""
     rid = req.headers.get("x-emulator-request-id") or str(uuid.uuid4())
     req.headers["x-emulator-request-id"] = rid
-    ids = {"request-id": rid}
-    if req.headers.get("client-request-id"):
-        ids["client-request-id"] = req.headers["client-request-id"]
-    return ids
+    return {"request-id": rid, "client-request-id": req.headers.get("client-request-id") or rid}
 
 
 def graph_error(

@@ -41,6 +41,15 @@ def status_of(ev: dict[str, Any]) -> str:
     return show if show in CODES else "busy"
 
 
+def action_parameters(body: dict[str, Any]) -> dict[str, Any]:
+    """An action's parameters keyed by lower-case name.
+
+    Graph's metadata spells getSchedule's parameters ``Schedules``, ``StartTime``, …, which is what
+    the generated SDKs send; the documentation's examples use camelCase. Graph accepts both.
+    """
+    return {k.lower(): v for k, v in body.items()}
+
+
 def _worst(statuses: list[str]) -> str:
     return max(statuses, key=lambda s: RANK.get(s, 3), default="free")
 
@@ -48,24 +57,24 @@ def _worst(statuses: list[str]) -> str:
 @graph_route("POST", "/me/calendar/getSchedule", "/users/{id}/calendar/getSchedule")
 def get_schedule(emu: Emulator, req: Request, caller: Caller) -> Response:
     _owner(emu, req, caller, SCHEDULE_READ)
-    body = body_json(req)
+    body = action_parameters(body_json(req))
     schedules = body.get("schedules")
     if not isinstance(schedules, list) or not schedules or not all(isinstance(s, str) for s in schedules):
         raise GraphError(400, "ErrorInvalidParameter",
                          "The parameter 'schedules' must be a non-empty list of SMTP addresses.")
     if len(schedules) > 100:
         raise GraphError(400, "ErrorInvalidParameter", "The number of schedules requested exceeds the limit of 100.")
-    if "startTime" not in body or "endTime" not in body:
+    if "starttime" not in body or "endtime" not in body:
         raise GraphError(400, "ErrorInvalidParameter", "The parameters 'startTime' and 'endTime' are required.")
-    start, end = to_utc(body["startTime"], "startTime"), to_utc(body["endTime"], "endTime")
+    start, end = to_utc(body["starttime"], "startTime"), to_utc(body["endtime"], "endTime")
     if end <= start:
         raise GraphError(400, "ErrorInvalidParameter", "The parameter 'endTime' must be later than 'startTime'.")
     if end - start > MAX_WINDOW:
         raise GraphError(400, "ErrorInvalidParameter", "The requested time window exceeds the maximum of 62 days.")
-    interval = body.get("availabilityViewInterval", 30)
+    interval = body.get("availabilityviewinterval", 30)
     if not isinstance(interval, int) or not 5 <= interval <= 1440:
         raise GraphError(400, "ErrorInvalidParameter", "availabilityViewInterval must be between 5 and 1440 minutes.")
-    tz = preferred_zone(req.headers.get("prefer")) or body["startTime"].get("timeZone") or "UTC"
+    tz = preferred_zone(req.headers.get("prefer")) or body["starttime"].get("timeZone") or "UTC"
     step = timedelta(minutes=interval)
     slots = math.ceil((end - start) / step)
     value = []
@@ -82,11 +91,9 @@ def get_schedule(emu: Emulator, req: Request, caller: Caller) -> Response:
         for ev in busy_items(user, start, end):
             s, e = stored(ev["start"]), stored(ev["end"])
             status = status_of(ev)
+            # v1.0's scheduleItem; isMeeting, isRecurring, isException and isReminderSet are beta only.
             items.append({"isPrivate": ev.get("sensitivity") == "private", "status": status,
                           "subject": ev.get("subject"), "location": (ev.get("location") or {}).get("displayName", ""),
-                          "isMeeting": bool(ev.get("attendees")),
-                          "isRecurring": ev.get("type") in ("occurrence", "exception"),
-                          "isException": ev.get("type") == "exception", "isReminderSet": True,
                           "start": stamp(s, tz), "end": stamp(e, tz)})
             first = max(0, int((s - start) // step))
             last = min(slots, math.ceil((e - start) / step))
@@ -109,8 +116,8 @@ _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 def parse_duration(text: Any) -> timedelta:
     m = _DURATION.match(str(text)) if isinstance(text, str) else None
     if not m or not any(m.groups()):
-        raise GraphError(400, "ErrorInvalidParameter",
-                         f"The value '{text}' is not a valid ISO 8601 duration for meetingDuration.")
+        raise GraphError(400, "RequestBodyRead",
+                         f"Cannot convert the literal '{text}' to the expected type 'Edm.Duration'.")
     d, h, mi, s = (int(g or 0) for g in m.groups())
     duration = timedelta(days=d, hours=h, minutes=mi, seconds=s)
     if duration <= timedelta(0):
@@ -225,15 +232,16 @@ def find_meeting_times(emu: Emulator, req: Request, caller: Caller) -> Response:
             t += half_hour
     candidates.sort(key=lambda c: (-c["confidence"], c["_start"]))
     chosen = candidates[:max_candidates]
-    for c in chosen:
+    for order, c in enumerate(chosen, start=1):  # Graph numbers the suggestions in its ranking
         del c["_start"]
+        c["order"] = order
     reason = ""
     if not chosen:
         if not saw_slot:
-            reason = "Unknown"
+            reason = "unknown"
         elif not saw_organizer_free and not organizer_optional:
-            reason = "OrganizerUnavailable"
+            reason = "organizerUnavailable"
         else:
-            reason = "AttendeesUnavailableOrUnknown" if any_unknown else "AttendeesUnavailable"
+            reason = "attendeesUnavailableOrUnknown" if any_unknown else "attendeesUnavailable"
     return ok(req, {"@odata.context": odata.context("microsoft.graph.meetingTimeSuggestionsResult"),
                     "emptySuggestionsReason": reason, "meetingTimeSuggestions": chosen})

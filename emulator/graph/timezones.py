@@ -7,27 +7,14 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tzlocal.windows_tz import win_tz
+
 from emulator.graph.api import GraphError
 from emulator.graph.odata import parse_datetime
 
-# The Windows zone ids clients send most; Outlook accepts these and IANA names alike.
-WINDOWS_ZONES = {
-    "utc": "UTC", "coordinated universal time": "UTC", "gmt standard time": "Europe/London",
-    "greenwich standard time": "Atlantic/Reykjavik", "w. europe standard time": "Europe/Berlin",
-    "central europe standard time": "Europe/Budapest", "romance standard time": "Europe/Paris",
-    "central european standard time": "Europe/Warsaw", "e. europe standard time": "Europe/Chisinau",
-    "fle standard time": "Europe/Kiev", "gtb standard time": "Europe/Bucharest",
-    "russian standard time": "Europe/Moscow", "pacific standard time": "America/Los_Angeles",
-    "mountain standard time": "America/Denver", "central standard time": "America/Chicago",
-    "eastern standard time": "America/New_York", "atlantic standard time": "America/Halifax",
-    "alaskan standard time": "America/Anchorage", "hawaiian standard time": "Pacific/Honolulu",
-    "us mountain standard time": "America/Phoenix", "e. south america standard time": "America/Sao_Paulo",
-    "india standard time": "Asia/Kolkata", "china standard time": "Asia/Shanghai",
-    "tokyo standard time": "Asia/Tokyo", "korea standard time": "Asia/Seoul",
-    "singapore standard time": "Asia/Singapore", "arabian standard time": "Asia/Dubai",
-    "aus eastern standard time": "Australia/Sydney", "new zealand standard time": "Pacific/Auckland",
-    "south africa standard time": "Africa/Johannesburg", "israel standard time": "Asia/Jerusalem",
-}
+# Windows zone ids (as Outlook names them) to IANA names: CLDR's windowsZones table, as tzlocal
+# ships it (its "001" territory, the zone each Windows id stands for).
+WINDOWS_ZONES = {name.lower(): iana for name, iana in win_tz.items()} | {"coordinated universal time": "UTC"}
 
 OUTLOOK_FORMAT = "%Y-%m-%dT%H:%M:%S.0000000"
 

@@ -30,16 +30,44 @@ if TYPE_CHECKING:
 # The properties Graph returns when no $select is given.
 DEFAULT_PROPERTIES = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                       "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"]
-# Declared user properties this emulator knows; $select of anything else is a 400 like Graph's.
-KNOWN_PROPERTIES = set(DEFAULT_PROPERTIES) | {
-    "accountEnabled", "ageGroup", "city", "companyName", "country", "createdDateTime", "department",
-    "employeeId", "employeeType", "faxNumber", "imAddresses", "mailNickname", "otherMails",
-    "passwordPolicies", "passwordProfile", "postalCode", "proxyAddresses", "state", "streetAddress",
-    "usageLocation", "userType", "onPremisesSyncEnabled", "deletedDateTime", "hireDate", "aboutMe",
+# Every property Graph v1.0 declares on microsoft.graph.user (its CSDL; tests/emulator/
+# test_graph_conformance.py checks this list against the extract it keeps): any may be $selected.
+KNOWN_PROPERTIES = {
+    "id", "deletedDateTime", "aboutMe", "accountEnabled", "ageGroup", "assignedLicenses", "assignedPlans",
+    "authorizationInfo", "birthday", "businessPhones", "city", "companyName", "consentProvidedForMinor", "country",
+    "createdDateTime", "creationType", "customSecurityAttributes", "department", "deviceEnrollmentLimit",
+    "displayName", "employeeHireDate", "employeeId", "employeeLeaveDateTime", "employeeOrgData", "employeeType",
+    "externalUserState", "externalUserStateChangeDateTime", "faxNumber", "givenName", "hireDate", "identities",
+    "identityParentId", "imAddresses", "interests", "isManagementRestricted", "isResourceAccount", "jobTitle",
+    "lastPasswordChangeDateTime", "legalAgeGroupClassification", "licenseAssignmentStates", "mail",
+    "mailboxSettings", "mailNickname", "mobilePhone", "mySite", "officeLocation", "onPremisesDistinguishedName",
+    "onPremisesDomainName", "onPremisesExtensionAttributes", "onPremisesImmutableId", "onPremisesLastSyncDateTime",
+    "onPremisesProvisioningErrors", "onPremisesSamAccountName", "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled", "onPremisesUserPrincipalName", "otherMails", "passwordPolicies", "passwordProfile",
+    "pastProjects", "postalCode", "preferredDataLocation", "preferredLanguage", "preferredName", "print",
+    "provisionedPlans", "proxyAddresses", "responsibilities", "schools", "securityIdentifier",
+    "serviceProvisioningErrors", "showInAddressList", "signInActivity", "signInSessionsValidFromDateTime", "skills",
+    "state", "streetAddress", "surname", "usageLocation", "userPrincipalName", "userType",
 }
+# Collections come back [] when empty, never null.
+COLLECTIONS = {
+    "assignedLicenses", "assignedPlans", "businessPhones", "identities", "imAddresses", "interests",
+    "licenseAssignmentStates", "onPremisesProvisioningErrors", "otherMails", "pastProjects", "provisionedPlans",
+    "proxyAddresses", "responsibilities", "schools", "serviceProvisioningErrors", "skills",
+}
+# What Graph answers for a property the directory holds no value for, where that is not null.
+NULL_DATE = "0001-01-01T08:00:00Z"  # SharePoint-backed dates (birthday, hireDate) are never null
+UNSET = {"birthday": NULL_DATE, "hireDate": NULL_DATE, "deviceEnrollmentLimit": 5, "userType": "Member",
+         "authorizationInfo": {"certificateUserIds": []}}
 # Seed bookkeeping that is not part of the user resource and must never be serialized.
 INTERNAL = {"manager", "photo", "calendars", "passwordProfile"}
-WRITABLE = KNOWN_PROPERTIES - {"id", "createdDateTime", "deletedDateTime", "onPremisesSyncEnabled"}
+WRITABLE = {
+    "accountEnabled", "ageGroup", "city", "companyName", "country", "department", "employeeId", "employeeType",
+    "faxNumber", "imAddresses", "mailNickname", "otherMails", "passwordPolicies", "passwordProfile", "postalCode",
+    "proxyAddresses", "state", "streetAddress", "usageLocation", "userType", "hireDate", "aboutMe",
+    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
+    "preferredLanguage", "surname", "userPrincipalName",
+}
 REQUIRED_ON_CREATE = ["accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"]
 FILTERABLE = {"id", "displayName", "givenName", "surname", "userPrincipalName", "mail", "mailNickname",
               "jobTitle", "department", "officeLocation", "accountEnabled", "usageLocation", "employeeId",
@@ -85,8 +113,36 @@ def view(user: dict[str, Any], select: list[str] | None, odata_type: bool = Fals
     fields = select or DEFAULT_PROPERTIES
     out: dict[str, Any] = {"@odata.type": "#microsoft.graph.user"} if odata_type else {}
     for f in fields:
-        out[f] = None if f in INTERNAL else user.get(f)
+        value = None if f in INTERNAL else user.get(f)
+        if value is None:
+            value = derived(user, f)
+        out[f] = value
     return out
+
+
+def derived(user: dict[str, Any], prop: str) -> Any:
+    """A property the seed does not hold, as Graph shows it for a cloud-only member."""
+    if prop in COLLECTIONS:
+        if prop == "identities":
+            upn = user["userPrincipalName"]
+            return [{"signInType": "userPrincipalName", "issuer": upn.split("@")[1], "issuerAssignedId": upn}]
+        if prop == "proxyAddresses" and user.get("mail"):
+            return [f"SMTP:{user['mail']}"]
+        return []
+    if prop == "securityIdentifier":  # S-1-12-1- and the object id's four 32-bit words
+        words = uuid.UUID(user["id"]).bytes_le
+        return "S-1-12-1-" + "-".join(str(int.from_bytes(words[i:i + 4], "little")) for i in range(0, 16, 4))
+    if prop == "onPremisesExtensionAttributes":
+        return {f"extensionAttribute{i}": None for i in range(1, 16)}
+    if prop == "mailboxSettings":
+        return {"timeZone": "UTC", "dateFormat": "M/d/yyyy", "timeFormat": "h:mm tt", "userPurpose": "user",
+                "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
+                "language": {"locale": user.get("preferredLanguage") or "en-US", "displayName": None},
+                "workingHours": {"daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+                                 "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000",
+                                 "timeZone": {"name": "UTC"}}}
+    value = UNSET.get(prop)
+    return dict(value) if isinstance(value, dict) else value
 
 
 def require_read(caller: Caller, user: dict[str, Any]) -> None:

@@ -4,6 +4,6 @@ Importing the package registers its routes: discovery and keys, authorize with i
 consent pages, admin consent, logout and the token endpoint.
 """
 
-from emulator.identity import authorize, discovery, token
+from emulator.identity import authorize, discovery, token, userinfo
 
-__all__ = ["authorize", "discovery", "token"]
+__all__ = ["authorize", "discovery", "token", "userinfo"]

@@ -100,7 +100,7 @@ def _log(emu: Emulator, req: Request, kind: str) -> None:
         "login_hint": q.get("login_hint"), "domain_hint": q.get("domain_hint"),
         "redirect_uri": q.get("redirect_uri"), "code_challenge_method": q.get("code_challenge_method"),
         "pkce": bool(q.get("code_challenge")), "nonce": q.get("nonce") is not None,
-        "state": q.get("state") is not None,
+        "state": q.get("state") is not None, "claims": q.get("claims"),
     }
     with emu.lock:
         store(emu).authorize_log.append(entry)

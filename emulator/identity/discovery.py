@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from emulator.identity.errors import AADError, token_error
-from emulator.identity.model import CONSUMERS_TENANT, resolve_tenant
+from emulator.identity.model import CONSUMERS_TENANT, TenantRef, resolve_tenant
 from emulator.routing import Request, Response, json_response, route
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
+
+
+def _issuer(base: str, ref: TenantRef) -> str:
+    if ref.tenant is not None:
+        return f"{base}/{ref.tenant['id']}/v2.0"
+    if ref.meta == "consumers":
+        return f"{base}/{CONSUMERS_TENANT}/v2.0"
+    return f"{base}/{{tenantid}}/v2.0"  # Entra's literal placeholder on multi-tenant endpoints
 
 
 def openid_configuration(emu: Emulator, segment: str) -> dict[str, Any]:
@@ -17,12 +25,7 @@ def openid_configuration(emu: Emulator, segment: str) -> dict[str, Any]:
     base = emu.base_url
     # Endpoints keep "common"/"organizations"/"consumers"; a named tenant is resolved to its GUID.
     path = ref.tenant["id"] if ref.tenant is not None else ref.meta
-    if ref.tenant is not None:
-        issuer = f"{base}/{ref.tenant['id']}/v2.0"
-    elif ref.meta == "consumers":
-        issuer = f"{base}/{CONSUMERS_TENANT}/v2.0"
-    else:
-        issuer = f"{base}/{{tenantid}}/v2.0"  # Entra's literal placeholder on multi-tenant endpoints
+    issuer = _issuer(base, ref)
     return {
         "token_endpoint": f"{base}/{path}/oauth2/v2.0/token",
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -66,9 +69,9 @@ def well_known(emu: Emulator, req: Request) -> Response:
 @route("GET", "/{tenant}/discovery/v2.0/keys")
 def keys(emu: Emulator, req: Request) -> Response:
     try:
-        resolve_tenant(emu, req.params["tenant"])
+        ref = resolve_tenant(emu, req.params["tenant"])
     except AADError as err:
         return token_error(emu, req, err)
-    jwk = dict(emu.signer.jwk())
+    jwk = {**emu.signer.jwk(), "issuer": _issuer(emu.base_url, ref)}  # whose tokens the key signs
     return json_response({"keys": [jwk]}, headers={"cache-control": "max-age=86400, private",
                                                    "access-control-allow-origin": "*"})

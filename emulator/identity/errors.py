@@ -23,6 +23,12 @@ MESSAGES: dict[int, str] = {
     50027: "JWT token is invalid or malformed: {reason}.",
     50034: "The user account {login_hint} does not exist in the {tenant} directory.",
     50057: "The user account is disabled.",
+    50076: ("Due to a configuration change made by your administrator, or because you moved to a new "
+            "location, you must use multi-factor authentication to access '{resource}'."),
+    50079: ("Due to a configuration change made by your administrator, or because you moved to a new "
+            "location, you must enroll in multi-factor authentication to access '{resource}'."),
+    53003: ("Access has been blocked by Conditional Access policies. The access policy does not allow "
+            "token issuance."),
     50058: "A silent sign-in request was sent but no user is signed in.",
     50059: ("No tenant-identifying information found in either the request or implied by any "
             "provided credentials."),
@@ -95,11 +101,13 @@ class AADError(Exception):
     """An Entra error raised inside a handler; the endpoint decides how it is delivered."""
 
     def __init__(self, error: str, code: int | None, status: int = 400, *,
-                 subcode: str | None = None, message: str | None = None, **fields: Any) -> None:
+                 subcode: str | None = None, message: str | None = None, claims: str | None = None,
+                 **fields: Any) -> None:
         self.error = error
         self.code = code
         self.status = status
         self.subcode = subcode
+        self.claims = claims  # a claims challenge (JSON) the client may send back on its next request
         text = message if message is not None else MESSAGES[code].format_map(_Missing(fields)) if code else ""
         self.message = text
         super().__init__(self.describe_short())
@@ -143,6 +151,8 @@ def token_error(emu: Emulator, req: Request, err: AADError) -> Response:
     body: dict[str, Any] = {"error": err.error, "error_description": text, **fields}
     if err.subcode:
         body["suberror"] = err.subcode
+    if err.claims:
+        body["claims"] = err.claims
     headers = {"x-ms-request-id": fields["trace_id"], "client-request-id": fields["correlation_id"],
                "cache-control": "no-store, no-cache", "pragma": "no-cache"}
     status = err.status

@@ -476,14 +476,16 @@ def issue_id_token(emu: Emulator, tenant_id: str, client_id: str, user: dict[str
         "iat": now,
         "nbf": now,
         "exp": now + 3600,
-        "auth_time": int(auth_time),
         "oid": user["id"],
         "sub": pairwise_sub(user["id"], client_id),
         "tid": tenant_id,
+        # The sign-in session: the same across refreshes of one sign-in. (auth_time is an optional
+        # claim Entra leaves out unless the app asks for it.)
+        "sid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sid/{user['id']}/{auth_time}")),
         "uti": uuid.uuid4().hex[:22],
         "ver": "2.0",
     }
-    if "profile" in oidc or "openid" in oidc:
+    if "profile" in oidc:  # name, preferred_username: the profile scope's claims
         claims["name"] = user["displayName"]
         claims["preferred_username"] = user["userPrincipalName"]
     if "email" in oidc and user.get("mail"):
@@ -502,9 +504,14 @@ def issue_id_token(emu: Emulator, tenant_id: str, client_id: str, user: dict[str
 
 def token_response(emu: Emulator, *, tenant_id: str, client_id: str, user: dict[str, Any],
                    graph_scopes: list[str], oidc: list[str], nonce: str | None, auth_time: float,
-                   want_client_info: bool) -> dict[str, Any]:
-    """The delegated token response; stores a refresh token when offline_access was asked for."""
-    access, expires_in = emu.issue_access_token(tenant_id, client_id, user=user, scopes=graph_scopes)
+                   want_client_info: bool, claims: tuple[list[str], int | None] = ([], None)) -> dict[str, Any]:
+    """The delegated token response; stores a refresh token when offline_access was asked for.
+    ``claims``: the client capabilities and challenge ``nbf`` its request's claims asked for."""
+    capabilities, not_before = claims
+    if not_before is not None:
+        not_before = min(not_before, int(emu.now()) + 300)
+    access, expires_in = emu.issue_access_token(tenant_id, client_id, user=user, scopes=graph_scopes,
+                                                capabilities=capabilities, not_before=not_before)
     body: dict[str, Any] = {
         "token_type": "Bearer",
         "scope": " ".join([*graph_scopes, *[s for s in oidc if s != "offline_access"]]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import secrets
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
@@ -129,7 +130,8 @@ def _authorization_code(emu: Emulator, ref: TenantRef, app: dict[str, Any], form
         raise AADError("invalid_grant", 70000, param="code", detail="The user no longer exists.")
     return token_response(emu, tenant_id=grant.tenant_id, client_id=app["client_id"], user=user,
                           graph_scopes=grant.scopes, oidc=grant.oidc, nonce=grant.nonce,
-                          auth_time=grant.issued, want_client_info=form.get("client_info") == "1")
+                          auth_time=grant.issued, want_client_info=form.get("client_info") == "1",
+                          claims=requested_claims(form.get("claims")))
 
 
 def _refresh_token(emu: Emulator, ref: TenantRef, app: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
@@ -165,22 +167,57 @@ def _refresh_token(emu: Emulator, ref: TenantRef, app: dict[str, Any], form: dic
             oidc = [s for s in grant.oidc if s in asked.oidc or s == "offline_access"]
         # Consent is checked again: a withdrawn grant stops refresh tokens (AADSTS65001).
         if missing_consent(app, grant.tenant_id, grant.user_id, requested or grant.scopes):
-            raise AADError("invalid_grant", 65001, client_id=app["client_id"], app_name=app["displayName"])
+            raise AADError("invalid_grant", 65001, subcode="consent_required", client_id=app["client_id"],
+                           app_name=app["displayName"])
         grant.redeemed = True
         scopes = consented(app, grant.tenant_id, grant.user_id)
     body = token_response(emu, tenant_id=grant.tenant_id, client_id=app["client_id"], user=user,
                           graph_scopes=scopes, oidc=[*oidc, "offline_access"], nonce=None,
-                          auth_time=grant.auth_time, want_client_info=form.get("client_info") == "1")
+                          auth_time=grant.auth_time, want_client_info=form.get("client_info") == "1",
+                          claims=requested_claims(form.get("claims")))
     return body
 
 
+# A Conditional Access policy id, as Entra names the policy behind a claims challenge (capolids).
+CA_POLICY_ID = "9d5c8c2e-3a8e-4f6b-8f2e-2b7c0e4d1a53"
+
+
 def _raise_forced(app: dict[str, Any], grant: RefreshGrant, forced: dict[str, Any]) -> None:
+    """The refresh failure the control API asked for, in the shape Entra answers it.
+
+    50076 (MFA needed) follows a captured Entra answer: invalid_grant, suberror basic_action and a
+    claims challenge naming the policy. 50079 (MFA enrolment) and 53003 (blocked by Conditional
+    Access) come as interaction_required; only 50079 can be solved by the member.
+    """
     code = int(forced["code"])
     if code == 50173:
         raise AADError("invalid_grant", 50173, issued=iso(grant.auth_time), valid_from=iso(forced["since"]))
     if code == 700082:
         raise AADError("invalid_grant", 700082, issued=iso(grant.auth_time), inactive="90.00:00:00")
-    raise AADError("invalid_grant", 65001, client_id=app["client_id"], app_name=app["displayName"])
+    if code == 70008:
+        raise AADError("invalid_grant", 70008)
+    policy = json.dumps({"access_token": {"capolids": {"essential": True, "values": [CA_POLICY_ID]}}},
+                        separators=(",", ":"))
+    if code == 50076:
+        raise AADError("invalid_grant", 50076, subcode="basic_action", claims=policy, resource=GRAPH_APP_ID)
+    if code == 50079:
+        raise AADError("interaction_required", 50079, subcode="basic_action", resource=GRAPH_APP_ID)
+    if code == 53003:
+        raise AADError("interaction_required", 53003, subcode="message_only", claims=policy)
+    raise AADError("invalid_grant", 65001, subcode="consent_required", client_id=app["client_id"],
+                   app_name=app["displayName"])
+
+
+def requested_claims(raw: str | None) -> tuple[list[str], int | None]:
+    """From a request's ``claims`` parameter: the client's capabilities (``xms_cc``, e.g. cp1) and
+    the ``nbf`` a claims challenge demands. Unreadable claims ask for nothing."""
+    try:
+        access = (json.loads(raw) if raw else {}).get("access_token") or {}
+        capabilities = [str(c) for c in (access.get("xms_cc") or {}).get("values") or []]
+        nbf = (access.get("nbf") or {}).get("value")
+        return capabilities, int(nbf) if nbf is not None else None
+    except (ValueError, TypeError, AttributeError):
+        return [], None
 
 
 def _client_credentials_grant(emu: Emulator, ref: TenantRef, app: dict[str, Any],

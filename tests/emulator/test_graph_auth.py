@@ -93,6 +93,10 @@ def test_every_answer_carries_a_request_id_and_echoes_the_client_request_id(emu:
     inner = err.json()["error"]["innerError"]
     assert inner["request-id"] == err.headers["request-id"]
     assert inner["client-request-id"] == "c0ffee00-0000-4000-8000-000000000002"
+    # Without one, Graph still names a client-request-id: the request-id.
+    anonymous = _get(http, emu, "/users/nobody@contoso.test", token)
+    inner = anonymous.json()["error"]["innerError"]
+    assert inner["client-request-id"] == inner["request-id"] == anonymous.headers["client-request-id"]
 
 
 def test_me_is_refused_for_an_app_only_token(emu: RunningEmulator, http: requests.Session) -> None:

@@ -98,10 +98,39 @@ def test_an_event_is_created_read_updated_and_deleted(emu: RunningEmulator, http
     assert _call(http, emu, "GET", f"/me/events/{ev['id']}?$select=subject", token).json()["subject"] == "Sketch review"
     patched = _call(http, emu, "PATCH", f"/me/events/{ev['id']}", token, {"subject": "Sketch review (moved)",
                                                                           "location": {"displayName": "Room 2"}})
-    assert patched.status_code == 200 and patched.json()["location"]["displayName"] == "Room 2"
+    assert patched.status_code == 200 and patched.json()["location"] == {
+        "displayName": "Room 2", "locationType": "default", "uniqueId": "Room 2", "uniqueIdType": "private"}
+    assert patched.json()["locations"] == [patched.json()["location"]]
+    assert ev["location"] == {"displayName": "", "locationType": "default", "uniqueIdType": "unknown", "address": {},
+                              "coordinates": {}} and ev["locations"] == []
     assert _call(http, emu, "DELETE", f"/me/events/{ev['id']}", token).status_code == 204
     msg = _error(_call(http, emu, "GET", f"/me/events/{ev['id']}", token), 404, "ErrorItemNotFound")
     assert msg == "The specified object was not found in the store."
+
+
+def test_an_event_body_comes_back_as_html_unless_text_is_preferred(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _token(emu, "grady@contoso.test")
+    start = _week(emu) + timedelta(days=3, hours=15)
+    created = _call(http, emu, "POST", "/me/events", token,
+                    _event("Plain notes", start, body={"contentType": "text", "content": "Bring <sketches>\nand pens"}))
+    assert created.status_code == 201, created.text
+    html_body = created.json()["body"]
+    assert html_body["contentType"] == "html"
+    assert "<div>Bring &lt;sketches&gt;</div>" in html_body["content"] and html_body["content"].startswith("<html>")
+    url = f"/me/events/{created.json()['id']}"
+    plain = _call(http, emu, "GET", url, token, Prefer='outlook.body-content-type="text"')
+    assert plain.json()["body"] == {"contentType": "text", "content": "Bring <sketches>\nand pens"}
+    assert plain.headers["Preference-Applied"] == 'outlook.body-content-type="text"'
+    both = _call(http, emu, "GET", url, token,
+                 Prefer='outlook.timezone="Pacific Standard Time", outlook.body-content-type="text"')
+    assert both.headers["Preference-Applied"] == ('outlook.timezone="Pacific Standard Time", '
+                                                  'outlook.body-content-type="text"')
+    rich = _call(http, emu, "POST", "/me/events", token,
+                 _event("Rich notes", start, body={"contentType": "html", "content": "<p>Bring <b>sketches</b> &amp; pens</p>"}),
+                 Prefer='outlook.body-content-type="text"')
+    assert rich.json()["body"] == {"contentType": "text", "content": "Bring sketches & pens"}
+    listed = _call(http, emu, "GET", "/me/events?$select=subject,body&$top=50", token).json()["value"]
+    assert {e["body"]["contentType"] for e in listed} == {"html"}
 
 
 def test_event_times_in_another_zone_are_stored_in_utc_and_returned_in_the_preferred_zone(
@@ -116,6 +145,17 @@ def test_event_times_in_another_zone_are_stored_in_utc_and_returned_in_the_prefe
     assert pacific.headers["Preference-Applied"] == 'outlook.timezone="Pacific Standard Time"'
     bad = {**body, "start": {"dateTime": "2031-01-15T09:00:00", "timeZone": "Mars/Olympus"}}
     _error(_call(http, emu, "POST", "/me/events", token, bad), 400, "TimeZoneNotSupportedException")
+
+
+def test_every_windows_zone_id_outlook_lists_and_iana_names_are_accepted(emu: RunningEmulator, http: requests.Session) -> None:
+    token = _token(emu, "grady@contoso.test")
+    for zone, utc_start in [("Nepal Standard Time", "2031-01-15T03:15:00"), ("Cen. Australia Standard Time", "2031-01-14T22:30:00"),
+                            ("Argentina Standard Time", "2031-01-15T12:00:00"), ("Asia/Kathmandu", "2031-01-15T03:15:00")]:
+        body = {"subject": zone, "start": {"dateTime": "2031-01-15T09:00:00", "timeZone": zone},
+                "end": {"dateTime": "2031-01-15T10:00:00", "timeZone": zone}}
+        resp = _call(http, emu, "POST", "/me/events", token, body)
+        assert resp.status_code == 201, resp.text
+        assert resp.json()["start"]["dateTime"].startswith(utc_start), zone
 
 
 def test_creating_an_event_ending_before_it_starts_is_rejected(emu: RunningEmulator, http: requests.Session) -> None:
@@ -245,7 +285,11 @@ def test_instances_list_a_series_occurrences_and_one_can_be_deleted(emu: Running
     assert len(instances) == 3 and instances[0]["id"] == first["id"]
     single = _call(http, emu, "GET", f"/me/events/{instances[1]['id']}", token).json()
     assert single["type"] == "occurrence" and single["start"] == instances[1]["start"]
+    assert "occurrenceId" not in single  # a beta property; v1.0 does not declare it
+    _error(_call(http, emu, "GET", f"/me/events/{instances[1]['id']}?$select=occurrenceId", token), 400, "BadRequest")
     assert _call(http, emu, "DELETE", f"/me/events/{instances[1]['id']}", token).status_code == 204
+    cancelled = _call(http, emu, "GET", f"/me/events/{master}?$select=cancelledOccurrences", token).json()
+    assert cancelled["cancelledOccurrences"] == [f"OID.{master}.{instances[1]['start']['dateTime'][:10]}"]
     after = _view(http, emu, token, week, week + timedelta(weeks=3), path=f"/me/events/{master}/instances")
     assert [i["id"] for i in after] == [instances[0]["id"], instances[2]["id"]]
     lidia = _token(emu, "lidia@contoso.test")

@@ -47,8 +47,8 @@ def test_get_schedule_marks_the_weekly_sync_busy_in_the_availability_view(emu: R
                     monday + timedelta(hours=12))
     lee = got["lee@contoso.test"]
     assert lee["availabilityView"] == "00200000"
-    assert [(i["subject"], i["status"], i["isRecurring"]) for i in lee["scheduleItems"]] == [
-        ("Engineering weekly sync", "busy", True)]
+    assert [(i["subject"], i["status"]) for i in lee["scheduleItems"]] == [("Engineering weekly sync", "busy")]
+    assert "isRecurring" not in lee["scheduleItems"][0]  # beta only
     assert lee["workingHours"]["startTime"] == "08:00:00.0000000"
 
 
@@ -65,6 +65,16 @@ def test_get_schedule_shows_unanswered_invitations_as_tentative_until_accepted(e
     assert _post(http, emu, f"/me/events/{planning['id']}/accept", token, {"sendResponse": True}).status_code == 202
     again = _schedule(http, emu, token, ["lee@contoso.test"], wednesday + timedelta(hours=13), wednesday + timedelta(hours=16))
     assert again["lee@contoso.test"]["availabilityView"] == "002220"
+
+
+def test_get_schedule_reads_the_parameter_names_as_graphs_metadata_spells_them(emu: RunningEmulator, http: requests.Session) -> None:
+    # msgraph-sdk serialises the action's parameters as the CSDL names them: PascalCase.
+    monday = _week(emu)
+    resp = _post(http, emu, "/me/calendar/getSchedule", _token(emu, "lee@contoso.test"),
+                 {"Schedules": ["lee@contoso.test"], "StartTime": _at(monday + timedelta(hours=8)),
+                  "EndTime": _at(monday + timedelta(hours=12)), "AvailabilityViewInterval": 60})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["value"][0]["availabilityView"] == "0200"
 
 
 def test_get_schedule_uses_the_interval_and_validates_its_input(emu: RunningEmulator, http: requests.Session) -> None:
@@ -108,6 +118,7 @@ def test_find_meeting_times_avoids_the_organizers_busy_time(emu: RunningEmulator
     assert starts == ["08:00", "09:30", "10:00", "10:30", "11:00"]
     first = body["meetingTimeSuggestions"][0]
     assert first["confidence"] == 100.0 and first["organizerAvailability"] == "free"
+    assert [s["order"] for s in body["meetingTimeSuggestions"]] == [1, 2, 3, 4, 5]
     assert first["attendeeAvailability"] == [{"attendee": {"type": "required", "emailAddress": {"address": "lidia@contoso.test"}},
                                               "availability": "free"}]
     assert first["suggestionReason"]
@@ -116,13 +127,13 @@ def test_find_meeting_times_avoids_the_organizers_busy_time(emu: RunningEmulator
 def test_find_meeting_times_explains_an_empty_answer(emu: RunningEmulator, http: requests.Session) -> None:
     review = _week(emu) + timedelta(days=10, hours=10)  # Megan's benefits review, 10:00-11:00
     busy = _find(http, emu, "lee@contoso.test", ["megan@contoso.test"], review, review + timedelta(hours=1)).json()
-    assert busy["meetingTimeSuggestions"] == [] and busy["emptySuggestionsReason"] == "AttendeesUnavailable"
+    assert busy["meetingTimeSuggestions"] == [] and busy["emptySuggestionsReason"] == "attendeesUnavailable"
     unknown = _find(http, emu, "lee@contoso.test", ["megan@contoso.test", "someone@example.com"], review,
                     review + timedelta(hours=1)).json()
-    assert unknown["emptySuggestionsReason"] == "AttendeesUnavailableOrUnknown"
+    assert unknown["emptySuggestionsReason"] == "attendeesUnavailableOrUnknown"
     sync = _week(emu) + timedelta(hours=9)
     organizer_busy = _find(http, emu, "lee@contoso.test", ["lidia@contoso.test"], sync, sync + timedelta(minutes=30), "PT30M").json()
-    assert organizer_busy["emptySuggestionsReason"] == "OrganizerUnavailable"
+    assert organizer_busy["emptySuggestionsReason"] == "organizerUnavailable"
 
 
 def test_find_meeting_times_lowers_confidence_when_attendees_are_busy(emu: RunningEmulator, http: requests.Session) -> None:
@@ -136,7 +147,8 @@ def test_find_meeting_times_lowers_confidence_when_attendees_are_busy(emu: Runni
 def test_find_meeting_times_checks_duration_and_permission(emu: RunningEmulator, http: requests.Session) -> None:
     monday = _week(emu) + timedelta(days=7)
     bad = _find(http, emu, "lee@contoso.test", [], monday, monday + timedelta(hours=4), "one hour")
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "RequestBodyRead"
+    assert bad.json()["error"]["message"] == "Cannot convert the literal 'one hour' to the expected type 'Edm.Duration'."
     body = {"attendees": [], "meetingDuration": "PT1H"}
     denied = _post(http, emu, "/me/findMeetingTimes", _token(emu, "lee@contoso.test", ("Calendars.ReadWrite",)), body)
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "ErrorAccessDenied"

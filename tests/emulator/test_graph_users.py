@@ -57,6 +57,20 @@ def test_select_limits_the_properties_and_names_them_in_the_context(emu: Running
     assert {"displayName": "Lee Gu", "department": "Engineering", "accountEnabled": True} in body["value"]
 
 
+def test_every_property_v1_declares_on_a_user_can_be_selected(emu: RunningEmulator, http: requests.Session) -> None:
+    wanted = ("employeeHireDate,identities,onPremisesSamAccountName,mailboxSettings,securityIdentifier,"
+              "imAddresses,otherMails,proxyAddresses,assignedLicenses,birthday,userType")
+    resp = _call(http, emu, "GET", f"/users/lee@contoso.test?$select={wanted}", _reader(emu))
+    assert resp.status_code == 200, resp.text
+    lee = resp.json()
+    assert lee["employeeHireDate"] is None and lee["onPremisesSamAccountName"] is None
+    assert lee["identities"] == [{"signInType": "userPrincipalName", "issuer": "contoso.test",
+                                  "issuerAssignedId": "lee@contoso.test"}]
+    assert lee["imAddresses"] == [] and lee["otherMails"] == [] and lee["assignedLicenses"] == []  # never null
+    assert lee["proxyAddresses"] == ["SMTP:lee@contoso.test"] and lee["userType"] == "Member"
+    assert lee["securityIdentifier"].startswith("S-1-12-1-") and lee["mailboxSettings"]["timeZone"]
+
+
 def test_selecting_an_internal_or_unknown_property_never_leaks_seed_data(emu: RunningEmulator, http: requests.Session) -> None:
     resp = _call(http, emu, "GET", "/users?$select=calendars", _reader(emu))
     assert "Could not find a property named 'calendars'" in _error(resp, 400, "Request_BadRequest")

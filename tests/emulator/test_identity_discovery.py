@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+
+import jwt
 import msal
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from emulator.identity.model import pairwise_sub
 
 
 def test_it_describes_a_tenant_with_its_guid_issuer_and_its_own_endpoints(emu, http):
@@ -47,6 +54,14 @@ def test_the_keys_endpoint_publishes_the_signing_key(emu, http):
     keys = http.get(f"{emu.base_url}/{emu.info['tenant_id']}/discovery/v2.0/keys").json()["keys"]
     assert [k["kid"] for k in keys] == [emu.emulator.signer.kid]
     assert keys[0]["kty"] == "RSA" and keys[0]["use"] == "sig" and "d" not in keys[0]
+    # As Entra lists its keys: the certificate and its thumbprint, the issuer, no alg or key_ops.
+    assert keys[0]["x5t"] == keys[0]["kid"] and not {"alg", "key_ops"} & set(keys[0])
+    cert = x509.load_der_x509_certificate(base64.b64decode(keys[0]["x5c"][0]))
+    assert base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).decode().rstrip("=") == keys[0]["x5t"]
+    assert jwt.PyJWK(keys[0], algorithm="RS256").key.public_numbers() == cert.public_key().public_numbers()
+    assert keys[0]["issuer"] == f"{emu.base_url}/{emu.info['tenant_id']}/v2.0"
+    common = http.get(f"{emu.base_url}/common/discovery/v2.0/keys").json()["keys"]
+    assert common[0]["issuer"] == f"{emu.base_url}/{{tenantid}}/v2.0"
     assert http.get(f"{emu.base_url}/nowhere.test/discovery/v2.0/keys").json()["error_codes"] == [90002]
 
 
@@ -56,3 +71,17 @@ def test_msal_accepts_the_common_authority(emu, http):
         authority=f"{emu.base_url}/common", http_client=http, instance_discovery=False)
     flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri="http://localhost:8000/auth/microsoft/callback/")
     assert flow["auth_uri"].startswith(f"{emu.base_url}/common/oauth2/v2.0/authorize?")
+
+
+def test_the_userinfo_endpoint_answers_with_the_id_tokens_subject(emu, http):
+    doc = http.get(f"{emu.base_url}/{emu.info['tenant_id']}/v2.0/.well-known/openid-configuration").json()
+    tenant = emu.emulator.tenant(emu.info["tenant_id"])
+    diego = emu.emulator.user(tenant, "diego@contoso.test")
+    token, _ = emu.emulator.issue_access_token(tenant["id"], emu.info["client_id"], user=diego, scopes=["User.Read"])
+    resp = http.get(doc["userinfo_endpoint"], headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["sub"] == pairwise_sub(diego["id"], emu.info["client_id"])
+    assert (body["name"], body["given_name"], body["family_name"], body["email"]) == (
+        "Diego Siciliani", "Diego", "Siciliani", "diego@contoso.test")
+    assert http.get(doc["userinfo_endpoint"]).status_code == 401

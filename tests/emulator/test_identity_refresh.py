@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+
 import jwt
+import pytest
 
 from tests.emulator.browser import APP_REDIRECT, Browser, authorize_url
 
@@ -20,10 +25,10 @@ def _sign_in(emu, http, user="Diego Siciliani", scope="openid profile offline_ac
     return body["refresh_token"]
 
 
-def _refresh(emu, http, rt, scope="openid offline_access User.Read", tenant=None):
+def _refresh(emu, http, rt, scope="openid offline_access User.Read", tenant=None, **extra):
     return http.post(f"{emu.base_url}/{tenant or emu.info['tenant_id']}/oauth2/v2.0/token", data={
         "grant_type": "refresh_token", "refresh_token": rt, "scope": scope,
-        "client_id": emu.info["client_id"], "client_secret": emu.info["client_secret"]})
+        "client_id": emu.info["client_id"], "client_secret": emu.info["client_secret"], **extra})
 
 
 def test_a_refresh_token_gives_new_tokens_and_a_new_refresh_token(emu, http):
@@ -86,10 +91,67 @@ def test_a_forced_failure_can_be_undone(emu, http):
     assert _refresh(emu, http, rt).status_code == 200
 
 
-def test_a_forced_consent_failure_is_aadsts65001(emu, http):
+def test_a_forced_consent_failure_is_aadsts65001_with_its_suberror(emu, http):
     rt = _sign_in(emu, http)
     http.post(f"{emu.base_url}/_emulator/users/diego@contoso.test/invalid-grant", json={"code": 65001})
-    assert _refresh(emu, http, rt).json()["error_codes"] == [65001]
+    body = _refresh(emu, http, rt).json()
+    assert body["error_codes"] == [65001] and body["suberror"] == "consent_required"
+
+
+@pytest.mark.parametrize(("code", "error", "suberror"), [
+    (50076, "invalid_grant", "basic_action"), (50079, "interaction_required", "basic_action"),
+    (53003, "interaction_required", "message_only"), (70008, "invalid_grant", None)])
+def test_mfa_conditional_access_and_expiry_failures_can_be_forced(emu, http, code, error, suberror):
+    rt = _sign_in(emu, http)
+    resp = http.post(f"{emu.base_url}/_emulator/users/diego@contoso.test/invalid-grant", json={"code": code})
+    assert resp.status_code == 200, resp.text
+    body = _refresh(emu, http, rt).json()
+    assert (body["error"], body["error_codes"], body.get("suberror")) == (error, [code], suberror)
+    if code == 50076:  # the policy comes back as a claims challenge, as Entra sends it
+        assert json.loads(body["claims"])["access_token"]["capolids"]["essential"] is True
+        assert "multi-factor authentication" in body["error_description"]
+
+
+CP1 = json.dumps({"access_token": {"xms_cc": {"values": ["cp1"]}}})
+
+
+def _me(emu, http, token):
+    return http.get(f"{emu.base_url}/v1.0/me", headers={"Authorization": f"Bearer {token}"})
+
+
+def _challenge(resp):
+    header = resp.headers["WWW-Authenticate"]
+    assert 'error="insufficient_claims"' in header, header
+    return base64.b64decode(re.search(r'claims="([^"]+)"', header).group(1)).decode()
+
+
+def test_after_a_critical_event_graph_challenges_cae_capable_tokens_and_a_refresh_with_the_claims_satisfies_it(emu, http):
+    rt = _sign_in(emu, http)
+    capable = _refresh(emu, http, rt, claims=CP1).json()
+    plain = _refresh(emu, http, rt).json()
+    assert jwt.decode(capable["access_token"], options={"verify_signature": False})["xms_cc"] == ["cp1"]
+    assert _me(emu, http, capable["access_token"]).status_code == 200
+    event = http.post(f"{emu.base_url}/_emulator/users/diego@contoso.test/critical-event", json={"kind": "location_changed"})
+    assert event.status_code == 200, event.text
+    challenged = _me(emu, http, capable["access_token"])
+    assert challenged.status_code == 401 and challenged.json()["error"]["code"] == "InvalidAuthenticationToken"
+    claims = json.loads(_challenge(challenged))
+    assert claims["access_token"]["nbf"]["essential"] is True
+    assert _me(emu, http, plain["access_token"]).status_code == 200  # no cp1: valid until it expires
+    claims["access_token"]["xms_cc"] = {"values": ["cp1"]}  # what MSAL merges in
+    renewed = _refresh(emu, http, capable["refresh_token"], claims=json.dumps(claims))
+    assert renewed.status_code == 200, renewed.text
+    again = _me(emu, http, renewed.json()["access_token"])
+    assert again.status_code == 200, again.text
+
+
+def test_revoked_sessions_challenge_cae_tokens_and_stop_their_refresh_tokens(emu, http):
+    rt = _sign_in(emu, http)
+    capable = _refresh(emu, http, rt, claims=CP1).json()
+    http.post(f"{emu.base_url}/_emulator/users/diego@contoso.test/critical-event", json={"kind": "sessions_revoked"})
+    claims = _challenge(_me(emu, http, capable["access_token"]))
+    failed = _refresh(emu, http, capable["refresh_token"], claims=claims).json()
+    assert failed["error"] == "invalid_grant" and failed["error_codes"] == [50173]
 
 
 def test_withdrawn_user_consent_stops_the_refresh_token_with_aadsts65001(emu, http):

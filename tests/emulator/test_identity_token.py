@@ -71,11 +71,20 @@ def test_the_id_token_is_signed_by_the_published_key_and_carries_v2_claims(emu, 
     assert claims["email"] == diego["mail"] and claims["ver"] == "2.0"
     assert claims["sub"] and claims["sub"] != diego["id"]  # pairwise, as Entra's
     assert claims["nbf"] <= claims["iat"] < claims["exp"]
+    assert claims["sid"] and "auth_time" not in claims  # auth_time is an optional claim, off by default
+
+
+def test_without_the_profile_scope_the_id_token_has_no_profile_claims(emu, http):
+    id_token = _redeem(emu, http, _code(emu, http, scope="openid offline_access User.Read")).json()["id_token"]
+    claims, _ = _verify(emu, http, id_token, emu.info["client_id"])
+    assert not {"name", "preferred_username", "email"} & set(claims)
+    assert {"oid", "sub", "tid", "sid"} <= set(claims)
 
 
 def test_the_access_token_is_a_delegated_graph_token(emu, http):
     token = _redeem(emu, http, _code(emu, http)).json()["access_token"]
     claims, _ = _verify(emu, http, token, "https://graph.microsoft.com")
+    assert claims["ver"] == "1.0" and claims["appid"] == emu.info["client_id"] and "azp" not in claims
     assert claims["idtyp"] == "user" and claims["upn"] == "diego@contoso.test"
     assert {"User.Read", "Calendars.ReadWrite"} <= set(claims["scp"].split())
     assert not any(s.startswith("https://") for s in claims["scp"].split())
@@ -231,6 +240,8 @@ def test_client_credentials_gives_an_app_token_with_the_granted_roles(emu, msal_
     app = emu.emulator.state["apps"][0]
     assert claims["roles"] == app["app_roles"][emu.info["tenant_id"]]
     assert claims["idtyp"] == "app" and claims["tid"] == emu.info["tenant_id"] and "scp" not in claims
+    # The subject of an app-only token is the service principal, like its oid; not the client id.
+    assert claims["sub"] == claims["oid"] != emu.info["client_id"] and "azp" not in claims
 
 
 def test_client_credentials_accepts_the_graph_app_id_as_resource(emu, http):

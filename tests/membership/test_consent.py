@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import quote
 
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from tests.browser import MemberBrowser
@@ -70,3 +72,15 @@ def test_consent_after_disconnecting_does_not_reuse_the_disconnected_account(
     log = emulator.emulator.runtime["identity"].authorize_log[-1]
     assert not log.get("login_hint")  # the disconnected account's name is not offered again
     assert set(log["scope"].split()) >= {"Calendars.Read.Shared", "User.Read", "Calendars.ReadWrite"}
+
+
+def test_signing_in_again_for_a_claims_challenge_sends_the_claims_to_microsoft(
+        live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
+    sign_in(live_server, member, emulator, "lee")
+    claims = json.dumps({"access_token": {"nbf": {"essential": True, "value": "1700000000"}}})
+    member.get(f"{live_server.url}/auth/microsoft/consent/?scopes=User.Read&claims={quote(claims)}")
+    sent = json.loads(emulator.emulator.runtime["identity"].authorize_log[-1]["claims"])
+    assert sent["access_token"]["nbf"] == {"essential": True, "value": "1700000000"}
+    assert sent["access_token"]["xms_cc"] == {"values": ["cp1"]}  # MSAL adds the site's capabilities
+    bad = member.get(f"{live_server.url}/auth/microsoft/consent/?scopes=User.Read&claims=not-json")
+    assert bad.status_code == 400

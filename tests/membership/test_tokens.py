@@ -96,6 +96,34 @@ def test_a_dead_grant_needs_reconsent_and_sends_the_signal(connect: Connect, emu
     assert [a.pk for a in received] == [account.pk]
 
 
+@pytest.mark.parametrize("code", [50076, 50079])
+def test_mfa_required_on_refresh_asks_the_member_to_sign_in_again_not_to_consent(
+        connect: Connect, emulator: Any, http_emulator: Any, code: int) -> None:
+    account = account_of(connect("lee"))
+    expire(account)
+    http_emulator.post(f"{emulator.base_url}/_emulator/users/lee@contoso.test/invalid-grant", json={"code": code})
+    with pytest.raises(tokens.RefreshFailed) as excinfo:
+        tokens.access_token(account)
+    assert excinfo.value.permanent and excinfo.value.aad_code == f"AADSTS{code}"
+    account.refresh_from_db()
+    assert account.status == "needs_reconsent"
+    assert "sign in again" in account.last_error and "multi-factor authentication / Conditional Access" in account.last_error
+    assert "consent" not in account.last_error.lower()
+
+
+def test_a_conditional_access_block_on_refresh_is_explained_for_an_administrator(
+        connect: Connect, emulator: Any, http_emulator: Any) -> None:
+    account = account_of(connect("lee"))
+    expire(account)
+    http_emulator.post(f"{emulator.base_url}/_emulator/users/lee@contoso.test/invalid-grant", json={"code": 53003})
+    with pytest.raises(tokens.RefreshFailed):
+        tokens.access_token(account)
+    account.refresh_from_db()
+    assert account.status == "needs_reconsent"
+    assert "Conditional Access policy" in account.last_error and "administrator" in account.last_error
+    assert "AADSTS53003" in account.last_error
+
+
 def test_an_unreachable_authority_is_a_temporary_failure(connect: Connect, emulator: Any, http_emulator: Any) -> None:
     account = account_of(connect("lee"))
     expire(account)
