@@ -403,7 +403,7 @@ class MicrosoftAccount(models.Model):
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
-        NEEDS_RECONSENT = "needs_reconsent", "Needs reconsent"
+        NEEDS_RECONSENT = "needs_reconsent", "Sign-in needed"  # last_error says why (consent, MFA, CA…)
         REVOKED = "revoked", "Revoked"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="microsoft_accounts")

@@ -109,6 +109,7 @@ def test_mfa_required_on_refresh_asks_the_member_to_sign_in_again_not_to_consent
     assert account.status == "needs_reconsent"
     assert "sign in again" in account.last_error and "multi-factor authentication / Conditional Access" in account.last_error
     assert "consent" not in account.last_error.lower()
+    assert account.get_status_display() == "Sign-in needed"  # what the member and the admin read, not "consent"
 
 
 def test_a_conditional_access_block_on_refresh_is_explained_for_an_administrator(
