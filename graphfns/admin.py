@@ -29,8 +29,9 @@ from django.utils.cache import add_never_cache_headers
 
 import graphfns
 from graphfns.app_tokens import clear_app_token_cache
+from graphfns.call_stats import stats_retention_days, trend_charts
 from graphfns.errors import CATALOG, FunctionError
-from graphfns.models import ApiKey, FunctionCall, forget_api_keys
+from graphfns.models import ApiKey, DailyCallStats, FunctionCall, forget_api_keys
 from graphfns.registry import load
 from graphfns.retention import purge, purge_summary, retention_days
 from membership import admin as membership_admin
@@ -341,6 +342,53 @@ class FunctionCallAdmin(admin.ModelAdmin):
                                          "purge (or manage.py purge_call_log) deletes the rest.")
         messages.success(request, purge_summary(done.deleted, done.days) + rest)
         return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+
+
+@admin.register(DailyCallStats)
+class DailyCallStatsAdmin(admin.ModelAdmin):
+    """Per function and UTC day, summed up from the call log and kept after it is purged; the page
+    opens with charts of the last TREND_DAYS days: calls (bars) and error rate (line)."""
+
+    change_list_template = "graphfns/admin/dailycallstats_change_list.html"
+    list_display = ("day", "function", "calls", "errors", "error_rate", "error_codes", "p50", "p95",
+                    "graph_requests", "sealed")
+    list_filter = (FunctionFilter, ("day", admin.DateFieldListFilter))
+    show_facets = admin.ShowFacets.NEVER
+    TREND_DAYS = 30
+
+    @admin.display(description="Error rate")
+    def error_rate(self, obj: DailyCallStats) -> str:
+        return f"{obj.error_rate:.1%}"
+
+    @admin.display(description="Errors by code")
+    def error_codes(self, obj: DailyCallStats) -> str:
+        return ", ".join(f"{code}: {n}" for code, n in sorted(obj.errors_by_code.items(), key=lambda i: -i[1]))
+
+    @admin.display(description="p50", ordering="p50_ms")
+    def p50(self, obj: DailyCallStats) -> str:
+        return f"{obj.p50_ms:.0f} ms"
+
+    @admin.display(description="p95", ordering="p95_ms")
+    def p95(self, obj: DailyCallStats) -> str:
+        return f"{obj.p95_ms:.0f} ms"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # kept for GRAPH_CALL_STATS_RETENTION_DAYS, deleted by the scheduled task
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        charts = trend_charts(self.TREND_DAYS)
+        chosen = request.GET.get("function")
+        if chosen:
+            charts = [c for c in charts[1:] if c.function == chosen]
+        extra = {**(extra_context or {}), "trend_charts": charts, "trend_days": self.TREND_DAYS,
+                 "stats_retention_days": stats_retention_days()}
+        return super().changelist_view(request, extra)
 
 
 # -- Members' Entra directory roles on the user page --------------------------------------------

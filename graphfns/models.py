@@ -152,3 +152,35 @@ class FunctionCall(models.Model):
     def acting_for(self) -> str:
         return "application" if self.mode == "application" else str(self.acting_user or "member (deleted)")
 
+
+
+class DailyCallStats(models.Model):
+    """One function's calls on one UTC day, summed up from the call log (graphfns.call_stats).
+
+    Kept for GRAPH_CALL_STATS_RETENTION_DAYS, long after the raw rows are purged. A day is
+    recomputed from the raw rows until the purge first deletes from it; then it is ``sealed``.
+    """
+
+    day = models.DateField()
+    function = models.CharField(max_length=100)
+    calls = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    errors_by_code = models.JSONField(default=dict, blank=True, help_text="Catalog error code → calls.")
+    p50_ms = models.FloatField(default=0, verbose_name="p50 (ms)")
+    p95_ms = models.FloatField(default=0, verbose_name="p95 (ms)")
+    graph_requests = models.PositiveBigIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now, help_text="When it was summed up from the raw rows.")
+    sealed = models.BooleanField(default=False, help_text="The purge has deleted raw rows of this day: final.")
+
+    class Meta:
+        verbose_name = "daily call statistics"
+        verbose_name_plural = "daily call statistics"
+        ordering = ["-day", "function"]
+        constraints = [models.UniqueConstraint(fields=["day", "function"], name="graphfns_stats_day_function")]
+
+    def __str__(self) -> str:
+        return f"{self.function} {self.day}"
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.calls if self.calls else 0.0

@@ -3,7 +3,7 @@
 The purge deletes in batches of GRAPH_CALL_LOG_PURGE_BATCH_SIZE rows, oldest first, each batch its
 own short transaction, pausing GRAPH_CALL_LOG_PURGE_PAUSE seconds between batches so inserts and
 replicas keep up. Stopped at any point, what was deleted stays deleted and the rest waits for the
-next run.
+next run. Before deleting from a day it sums the day up (graphfns.call_stats) and seals it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from graphfns.call_stats import day_of, seal_day, sum_up_day
 from graphfns.models import FunctionCall
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,15 @@ def purge(days: int | None = None, now: datetime | None = None, *, budget: float
     cutoff = (now or timezone.now()) - timedelta(days=days)
     deadline = None if budget is None else time.monotonic() + budget
     result = Purge(days=days)
+    oldest = FunctionCall.objects.filter(created_at__lt=cutoff).order_by("created_at").values_list(
+        "created_at", flat=True).first()
+    if oldest is None:
+        return result
+    day, last = day_of(oldest), day_of(cutoff)
+    while day <= last:  # their statistics first, while their raw rows are complete
+        sum_up_day(day)
+        seal_day(day)
+        day += timedelta(days=1)
     while True:
         if deadline is not None and time.monotonic() > deadline:
             result.finished = False

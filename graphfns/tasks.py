@@ -20,6 +20,7 @@ from kombu.exceptions import DecodeError, OperationalError
 from redis.exceptions import RedisError
 
 from graphfns import call_log
+from graphfns.call_stats import purge_stats, sum_up
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
 from graphfns.retention import purge
@@ -65,10 +66,12 @@ def run_function(self: Any, name: str, params: dict[str, Any], auth_user_id: int
 
 @shared_task(name="graphfns.maintain_call_log")
 def maintain_call_log() -> dict[str, Any]:
-    """Scheduled by Celery beat (hourly): delete call log entries past retention, in batches."""
+    """Scheduled by Celery beat (hourly): sum up the days that need it (today so far among them), delete
+    call log entries past retention in batches, and daily statistics past theirs."""
+    summed = sum_up()
     done = purge(budget=PURGE_BUDGET_SECONDS)
-    return {"deleted": done.deleted, "batches": done.batches, "longest_batch_ms": round(done.longest_batch * 1000),
-            "finished": done.finished}
+    return {"summed_up": [str(day) for day in summed], "stats_deleted": purge_stats(), "deleted": done.deleted,
+            "batches": done.batches, "longest_batch_ms": round(done.longest_batch * 1000), "finished": done.finished}
 
 
 def submit(name: str, params: dict[str, Any], auth_user_id: int | None, caller: str,

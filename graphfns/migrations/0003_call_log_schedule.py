@@ -16,8 +16,9 @@ def schedule(apps, schema_editor):
         defaults={
             "task": "graphfns.maintain_call_log",
             "crontab": crontab,
-            "description": "Deletes function call log entries older than GRAPH_CALL_LOG_RETENTION_DAYS in batches "
-            "of GRAPH_CALL_LOG_PURGE_BATCH_SIZE, for at most 4 minutes a run.",
+            "description": "Sums up the function call log per function and day (today so far too), deletes "
+            "entries older than GRAPH_CALL_LOG_RETENTION_DAYS in batches of GRAPH_CALL_LOG_PURGE_BATCH_SIZE for at "
+            "most 4 minutes a run, and daily statistics older than GRAPH_CALL_STATS_RETENTION_DAYS.",
         },
     )
 
