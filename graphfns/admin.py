@@ -7,17 +7,20 @@ classes are subclassed and registered again in place of the originals.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -26,10 +29,11 @@ from django.utils.cache import add_never_cache_headers
 
 import graphfns
 from graphfns.app_tokens import clear_app_token_cache
-from graphfns.errors import FunctionError
-from graphfns.models import ApiKey, FunctionCall, forget_api_keys
+from graphfns.call_stats import stats_retention_days, trend_charts
+from graphfns.errors import CATALOG, FunctionError
+from graphfns.models import ApiKey, DailyCallStats, FunctionCall, forget_api_keys
 from graphfns.registry import load
-from graphfns.retention import purge_call_log, purge_summary, retention_days
+from graphfns.retention import purge, purge_summary, retention_days
 from membership import admin as membership_admin
 from membership.models import MicrosoftAccount, MicrosoftSettings
 
@@ -199,19 +203,91 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 # -- Function call log ------------------------------------------------------------------------
 
+# Up to this many matching rows are counted exactly; beyond, PostgreSQL's planner estimates.
+EXACT_COUNT_UP_TO = 10_000
+ADMIN_PURGE_SECONDS = 20.0  # the purge button's share of a web request; batches beyond wait for the task
+CALLER_KINDS = ("api-key", "user", "admin")  # how callers are named: "api-key:sync", "admin:ann"
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts at most EXACT_COUNT_UP_TO + 1 rows; a larger count is the planner's estimate on PostgreSQL.
+
+    Counting 26 million rows exactly takes seconds and says nothing the estimate does not.
+    """
+
+    estimated = False
+
+    @cached_property
+    def count(self) -> int:
+        queryset = cast("QuerySet[Any]", self.object_list).order_by()
+        counted = queryset[:EXACT_COUNT_UP_TO + 1].count()
+        if counted <= EXACT_COUNT_UP_TO or connections[queryset.db].vendor != "postgresql":
+            if counted > EXACT_COUNT_UP_TO:
+                return queryset.count()  # SQLite: small sites, exact
+            return counted
+        plan = json.loads(queryset.values("pk").explain(format="json"))
+        self.estimated = True
+        return max(counted, int(plan[0]["Plan"]["Plan Rows"]))
+
+
+class FunctionFilter(admin.SimpleListFilter):
+    """Choices from the function registry: no DISTINCT over the log."""
+
+    title = "function"
+    parameter_name = "function"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in sorted(load())]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[FunctionCall]) -> QuerySet[FunctionCall]:
+        return queryset.filter(function=self.value()) if self.value() else queryset
+
+
+class ErrorCodeFilter(admin.SimpleListFilter):
+    """Choices from the error catalog: no DISTINCT over the log."""
+
+    title = "error code"
+    parameter_name = "error_code"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code, code) for code in sorted(CATALOG)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[FunctionCall]) -> QuerySet[FunctionCall]:
+        return queryset.filter(error_code=self.value()) if self.value() else queryset
+
+
+class ModeFilter(admin.SimpleListFilter):
+    title = "mode"
+    parameter_name = "mode"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("delegated", "Delegated (for a member)"), ("application", "Application")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[FunctionCall]) -> QuerySet[FunctionCall]:
+        return queryset.filter(mode=self.value()) if self.value() else queryset
+
 
 @admin.register(FunctionCall)
 class FunctionCallAdmin(admin.ModelAdmin):
-    """Read-only: calls are written by graphfns.execute and removed only by the retention purge."""
+    """Read-only: calls are written by graphfns.execute and removed only by the retention purge.
+
+    Its pages cost the same at a thousand rows and at tens of millions: every filter and search is
+    an exact match on an indexed column (FunctionCall.Meta.indexes), filter choices come from the
+    registry and the catalog, counts are bounded (EstimatedCountPaginator), no date hierarchy.
+    """
 
     change_list_template = "graphfns/admin/functioncall_change_list.html"
     list_display = ("created_at", "function", "caller", "acting_for", "status", "error_code", "duration",
                     "graph_requests", "request_id")
-    list_filter = ("status", "function", "error_code", "mode", ("created_at", admin.DateFieldListFilter))
+    list_filter = ("status", FunctionFilter, ErrorCodeFilter, ModeFilter, ("created_at", admin.DateFieldListFilter))
     list_select_related = ("acting_user",)
-    search_fields = ("function", "caller", "error_code", "request_id", "acting_user__username",
-                     "acting_user__email")
-    date_hierarchy = "created_at"
+    search_fields = ("request_id",)  # shows the search box; get_search_results does the searching
+    search_help_text = ("Exact match on a Graph request id, a function (users.get), a caller (api-key:sync, or "
+                        "just sync), or a member's username or e-mail address. No partial matches: the log is "
+                        "too large to scan.")
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     fields = ("created_at", "function", "caller", "acting_for", "mode", "status", "error_code", "duration",
               "graph_requests", "request_id")
     readonly_fields = fields
@@ -223,6 +299,18 @@ class FunctionCallAdmin(admin.ModelAdmin):
     @admin.display(description="Duration", ordering="duration_ms")
     def duration(self, obj: FunctionCall) -> str:
         return f"{obj.duration_ms} ms"
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[FunctionCall],
+                           search_term: str) -> tuple[QuerySet[FunctionCall], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = (Q(request_id=term) | Q(function=term)
+                 | Q(caller__in=[term, *(f"{kind}:{term}" for kind in CALLER_KINDS)]))
+        members = list(User.objects.filter(Q(username=term) | Q(email__iexact=term)).values_list("pk", flat=True)[:20])
+        if members:
+            match |= Q(acting_user__in=members)
+        return queryset.filter(match), False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -241,7 +329,7 @@ class FunctionCallAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra = {**(extra_context or {}), "retention_days": retention_days(),
-                 "can_purge": self.has_delete_permission(request)}
+                 "can_purge": self.has_delete_permission(request), "exact_count_up_to": EXACT_COUNT_UP_TO}
         return super().changelist_view(request, extra)
 
     def purge_view(self, request: HttpRequest) -> HttpResponse:
@@ -249,10 +337,58 @@ class FunctionCallAdmin(admin.ModelAdmin):
             return refused
         if not self.has_delete_permission(request):
             raise PermissionDenied
-        days = retention_days()
-        deleted = purge_call_log(days)
-        messages.success(request, purge_summary(deleted, days))
+        done = purge(budget=ADMIN_PURGE_SECONDS)
+        rest = "" if done.finished else (f" Stopped after {ADMIN_PURGE_SECONDS:g} seconds; the hourly scheduled "
+                                         "purge (or manage.py purge_call_log) deletes the rest.")
+        messages.success(request, purge_summary(done.deleted, done.days) + rest)
         return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+
+
+@admin.register(DailyCallStats)
+class DailyCallStatsAdmin(admin.ModelAdmin):
+    """Per function and UTC day, summed up from the call log and kept after it is purged; the page
+    opens with charts of the last TREND_DAYS days: calls (bars) and error rate (line)."""
+
+    change_list_template = "graphfns/admin/dailycallstats_change_list.html"
+    list_display = ("day", "function", "calls", "errors", "error_rate", "error_codes", "p50", "p95",
+                    "graph_requests", "sealed")
+    list_filter = (FunctionFilter, ("day", admin.DateFieldListFilter))
+    show_facets = admin.ShowFacets.NEVER
+    TREND_DAYS = 30
+
+    @admin.display(description="Error rate")
+    def error_rate(self, obj: DailyCallStats) -> str:
+        return f"{obj.error_rate:.1%}"
+
+    @admin.display(description="Errors by code")
+    def error_codes(self, obj: DailyCallStats) -> str:
+        return ", ".join(f"{code}: {n}" for code, n in sorted(obj.errors_by_code.items(), key=lambda i: -i[1]))
+
+    @admin.display(description="p50", ordering="p50_ms")
+    def p50(self, obj: DailyCallStats) -> str:
+        return f"{obj.p50_ms:.0f} ms"
+
+    @admin.display(description="p95", ordering="p95_ms")
+    def p95(self, obj: DailyCallStats) -> str:
+        return f"{obj.p95_ms:.0f} ms"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # kept for GRAPH_CALL_STATS_RETENTION_DAYS, deleted by the scheduled task
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        charts = trend_charts(self.TREND_DAYS)
+        chosen = request.GET.get("function")
+        if chosen:
+            charts = [c for c in charts[1:] if c.function == chosen]
+        extra = {**(extra_context or {}), "trend_charts": charts, "trend_days": self.TREND_DAYS,
+                 "stats_retention_days": stats_retention_days()}
+        return super().changelist_view(request, extra)
 
 
 # -- Members' Entra directory roles on the user page --------------------------------------------

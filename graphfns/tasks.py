@@ -20,8 +20,10 @@ from kombu.exceptions import DecodeError, OperationalError
 from redis.exceptions import RedisError
 
 from graphfns import call_log
+from graphfns.call_stats import purge_stats, sum_up
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
+from graphfns.retention import purge
 from project.celery import app
 
 OWNER_KEY = "graphfns:task:{}"
@@ -31,6 +33,10 @@ TASK_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 STATES = {"PENDING": "pending", "RECEIVED": "pending", "RETRY": "pending", "STARTED": "running",
           "PROGRESS": "running", "SUCCESS": "succeeded", "FAILURE": "failed", "REVOKED": "failed"}
 
+
+# A scheduled purge stops starting batches after this long, inside any task time limit; a backlog is
+# worked off over the following runs.
+PURGE_BUDGET_SECONDS = 240.0
 
 RETRYABLE = {"Throttled": 5, "UpstreamUnavailable": 3, "Timeout": 3}  # code → retries in the background
 
@@ -56,6 +62,16 @@ def run_function(self: Any, name: str, params: dict[str, Any], auth_user_id: int
         return {"error": exc.as_dict()}
     finally:
         call_log.flush()  # the entry is stored when the task's result is
+
+
+@shared_task(name="graphfns.maintain_call_log")
+def maintain_call_log() -> dict[str, Any]:
+    """Scheduled by Celery beat (hourly): sum up the days that need it (today so far among them), delete
+    call log entries past retention in batches, and daily statistics past theirs."""
+    summed = sum_up()
+    done = purge(budget=PURGE_BUDGET_SECONDS)
+    return {"summed_up": [str(day) for day in summed], "stats_deleted": purge_stats(), "deleted": done.deleted,
+            "batches": done.batches, "longest_batch_ms": round(done.longest_batch * 1000), "finished": done.finished}
 
 
 def submit(name: str, params: dict[str, Any], auth_user_id: int | None, caller: str,

@@ -238,6 +238,11 @@ MICROSOFT_CA_BUNDLE = env.str("MICROSOFT_CA_BUNDLE", default="") or None
 
 # Graph functions: days the function call log is kept (purge_call_log, and the admin's purge button).
 GRAPH_CALL_LOG_RETENTION_DAYS = env.int("GRAPH_CALL_LOG_RETENTION_DAYS", default=30)
+# The purge (hourly task, command, button) deletes this many rows per transaction, pausing between batches.
+GRAPH_CALL_LOG_PURGE_BATCH_SIZE = env.int("GRAPH_CALL_LOG_PURGE_BATCH_SIZE", default=10_000)
+GRAPH_CALL_LOG_PURGE_PAUSE = env.float("GRAPH_CALL_LOG_PURGE_PAUSE", default=0.1)
+# Days the daily call statistics (per function: calls, errors, p50/p95, Graph requests) are kept.
+GRAPH_CALL_STATS_RETENTION_DAYS = env.int("GRAPH_CALL_STATS_RETENTION_DAYS", default=400)
 # Sections other apps add to the member's /account/ page: dotted paths to (request) -> HTML.
 ACCOUNT_PAGE_PANELS = ["graphfns.panels.next_events"]
 

@@ -1,4 +1,5 @@
-"""``python manage.py purge_call_log [--days N]``: delete Graph function call log entries past retention."""
+"""``python manage.py purge_call_log [--days N]``: delete Graph function call log entries past retention,
+in batches (each its own transaction: interrupting it keeps what was deleted)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from graphfns.retention import purge_call_log, purge_summary, retention_days
+from graphfns.retention import purge, purge_summary, retention_days
 
 
 class Command(BaseCommand):
@@ -20,5 +21,7 @@ class Command(BaseCommand):
         days = retention_days() if days is None else days
         if days < 0:
             raise CommandError("--days must be 0 or more.")
-        deleted = purge_call_log(days)
-        self.stdout.write(purge_summary(deleted, days))
+        done = purge(days)
+        self.stdout.write(purge_summary(done.deleted, days))
+        if options.get("verbosity", 1) > 1:
+            self.stdout.write(f"{done.batches} batches; the longest took {done.longest_batch * 1000:.0f} ms.")
