@@ -438,6 +438,14 @@ class MicrosoftAccount(models.Model):
     def __str__(self) -> str:
         return self.username or self.object_id
 
+    def refresh_from_db(self, using: str | None = None, fields: Any = None, from_queryset: Any = None) -> None:
+        # The base manager leaves the tokens out; reload every field this instance holds, tokens
+        # included, as refresh_from_db() does for other models.
+        if fields is None and from_queryset is None:
+            deferred = self.get_deferred_fields()
+            fields = [f.attname for f in self._meta.concrete_fields if f.attname not in deferred]
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
 
 class RefreshSweep(models.Model):
     """One run of the background renewal of members' refresh tokens."""

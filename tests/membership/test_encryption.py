@@ -79,3 +79,16 @@ def test_empty_secrets_stay_empty() -> None:
     MicrosoftSettings.load()
     assert raw("membership_microsoftsettings", "client_secret") == ""
     assert MicrosoftSettings.load().client_secret == ""
+
+
+def test_refresh_from_db_reloads_the_tokens_it_holds() -> None:
+    user = User.objects.create(username="m2")
+    account = MicrosoftAccount.objects.create(user=user, tenant_id="t2", object_id="o2", access_token="AT-1",
+                                              refresh_token="RT-1")
+    held = MicrosoftAccount.objects.get(pk=account.pk)
+    assert held.access_token == "AT-1"  # loaded now
+    other = MicrosoftAccount.objects.with_tokens().get(pk=account.pk)
+    other.access_token, other.refresh_token = "AT-2", "RT-2"  # type: ignore[assignment]
+    other.save()
+    held.refresh_from_db()
+    assert (held.access_token, held.refresh_token) == ("AT-2", "RT-2")
