@@ -86,7 +86,7 @@ def test_refresh_from_db_reloads_the_tokens_it_holds() -> None:
     account = MicrosoftAccount.objects.create(user=user, tenant_id="t2", object_id="o2", access_token="AT-1",
                                               refresh_token="RT-1")
     held = MicrosoftAccount.objects.get(pk=account.pk)
-    assert held.access_token == "AT-1"  # loaded now
+    assert (held.access_token, held.refresh_token) == ("AT-1", "RT-1")  # both loaded now
     other = MicrosoftAccount.objects.with_tokens().get(pk=account.pk)
     other.access_token, other.refresh_token = "AT-2", "RT-2"  # type: ignore[assignment]
     other.save()
