@@ -36,6 +36,7 @@ from graphfns.registry import load
 from graphfns.retention import purge, purge_summary, retention_days
 from membership import admin as membership_admin
 from membership.models import MicrosoftAccount, MicrosoftSettings
+from membership.validators import is_guid
 
 User = get_user_model()
 
@@ -309,7 +310,9 @@ class FunctionCallAdmin(admin.ModelAdmin):
         # reading the newest rows straight off one (column, created_at) index.
         if term in load():
             return queryset.filter(function=term), False
-        match = Q(request_id=term) | Q(caller__in=[term, *(f"{kind}:{term}" for kind in CALLER_KINDS)])
+        if is_guid(term):  # Graph's request-ids are GUIDs
+            return queryset.filter(request_id=term.lower()), False
+        match = Q(caller__in=[term, *(f"{kind}:{term}" for kind in CALLER_KINDS)])
         members = list(User.objects.filter(Q(username=term) | Q(email__iexact=term)).values_list("pk", flat=True)[:20])
         if members:
             match |= Q(acting_user__in=members)

@@ -61,7 +61,7 @@ def test_every_count_of_the_log_is_bounded(admin_client: Client, query: dict[str
 
 
 def test_search_matches_whole_values_only(admin_client: Client) -> None:
-    log(2, function="users.get", caller="api-key:sync", request_id="a1b2c3")
+    log(2, function="users.get", caller="api-key:sync", request_id="0a1b2c3d-0000-4000-8000-00000000a1b2")
     log(1, function="calendar.list_events", caller="cli")
 
     def found(term: str) -> int:
@@ -72,8 +72,9 @@ def test_search_matches_whole_values_only(admin_client: Client) -> None:
     assert found("sync") == 2
     assert found("api-key:sync") == 2
     assert found("api-key") == 0
-    assert found("a1b2c3") == 2
-    assert found("a1b2") == 0
+    assert found("0a1b2c3d-0000-4000-8000-00000000a1b2") == 2
+    assert found("0A1B2C3D-0000-4000-8000-00000000A1B2") == 2  # GUIDs are case-insensitive
+    assert found("0a1b2c3d") == 0
     assert "Exact match on a Graph request id" in admin_client.get(LIST).content.decode()
 
 
