@@ -433,8 +433,7 @@ class MicrosoftRolesSection:
 
     @cached_property
     def accounts(self) -> list[AccountRoles]:
-        ms = MicrosoftSettings.objects.filter(pk=1).first()
-        app_tenant = (ms.app_tenant_id if ms else "").lower()
+        app_tenant = MicrosoftSettings.current().app_tenant_id.lower()
         out = []
         for account in MicrosoftAccount.objects.filter(user=self.user).order_by("username"):
             entry = AccountRoles(account)

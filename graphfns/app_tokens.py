@@ -133,5 +133,5 @@ def app_token_failure(result: dict[str, Any]) -> FunctionError:
 
 def clear_app_token_cache() -> bool:
     """Forget the cached application token ("Clear Microsoft functions cache")."""
-    ms = MicrosoftSettings.load()
+    ms = MicrosoftSettings.current()
     return AppTokenCache(ms).clear()

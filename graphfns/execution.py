@@ -137,24 +137,6 @@ def validate_params(fn: Function, params: Any) -> dict[str, Any]:
     return params
 
 
-_settings_memo: dict[str, Any] = {"value": None, "at": 0.0}
-SETTINGS_MEMO_SECONDS = 5.0
-
-
-def current_settings() -> MicrosoftSettings | None:
-    """The settings row, memoised for a few seconds: saving it clears the memo in this process
-    (see graphfns.apps); other processes see a change within SETTINGS_MEMO_SECONDS."""
-    now = time.monotonic()
-    if _settings_memo["value"] is None or now - _settings_memo["at"] > SETTINGS_MEMO_SECONDS:
-        _settings_memo["value"] = MicrosoftSettings.objects.filter(pk=1).first()
-        _settings_memo["at"] = now
-    return _settings_memo["value"]
-
-
-def forget_settings(**kwargs: Any) -> None:
-    _settings_memo["value"] = None
-
-
 def reconnect_url(scopes: list[str], claims: str | None = None) -> str:
     """Where the member signs in again for ``scopes`` (with a claims challenge's ``claims``)."""
     query = {"scopes": " ".join(scopes), "next": "/account/"}
@@ -239,8 +221,8 @@ def execute(name: str, params: dict[str, Any] | None = None, auth_user: Abstract
     try:
         user = resolve_user(auth_user)
         params = validate_params(fn, params if params is not None else {})
-        ms = current_settings()
-        if ms is None or not ms.enabled:
+        ms = MicrosoftSettings.current()
+        if not ms.enabled:
             raise FunctionError("MicrosoftAuthDisabled")
         account = None
         if user is not None:

@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Any
 
-from celery import shared_task
+from celery import current_app, shared_task
 from celery.result import AsyncResult
 from django.core.cache import cache
 from kombu.exceptions import DecodeError, OperationalError
@@ -24,7 +24,6 @@ from graphfns.call_stats import purge_stats, sum_up
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
 from graphfns.retention import purge
-from project.celery import app
 
 OWNER_KEY = "graphfns:task:{}"
 # What "the queue is down" looks like: kombu's wrapper, or Redis (broker, results, cache) itself.
@@ -109,7 +108,7 @@ def status(task_id: str) -> dict[str, Any]:
         entry = cache.get(OWNER_KEY.format(task_id))
         if entry is None:
             raise FunctionError("TaskNotFound")
-        result = AsyncResult(task_id, app=app)
+        result = AsyncResult(task_id, app=current_app)  # the site's own Celery app
         state = result.state
         info = result.info
     except QUEUE_DOWN:
@@ -135,6 +134,6 @@ def status(task_id: str) -> dict[str, Any]:
 
 
 def _result_lifetime() -> int:
-    expires = app.conf.result_expires
+    expires = current_app.conf.result_expires
     seconds = expires.total_seconds() if hasattr(expires, "total_seconds") else expires
     return int(seconds or 86400)

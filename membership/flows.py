@@ -55,8 +55,8 @@ def safe_next(request: HttpRequest, target: str | None) -> str:
 
 
 def settings_or_fail() -> MicrosoftSettings:
-    ms = MicrosoftSettings.objects.filter(pk=1).first()
-    if ms is None or not ms.enabled or not ms.client_id:
+    ms = MicrosoftSettings.current()
+    if not ms.enabled or not ms.client_id:
         raise SignInFailure("disabled")
     # has_credential() raises secret_unreadable (503) for a stored secret or private key FIELD_ENCRYPTION_KEY
     # cannot decrypt: not "disabled", since the site is configured and its administrator has something to fix.
@@ -180,19 +180,19 @@ def complete_sign_in(request: HttpRequest, params: dict[str, str]) -> SignInResu
 
 def failure_redirect(failure: SignInFailure, mode_name: str | None = None) -> str | None:
     """The configured failure URL with ?f=<code>, or None to render the explanation page."""
-    ms = MicrosoftSettings.objects.filter(pk=1).first()
+    ms = MicrosoftSettings.current()
     mode = SignInMode.objects.filter(name=mode_name).first() if mode_name else None
-    url = (mode.failure_url if mode else "") or (ms.failure_url if ms else "")
+    url = (mode.failure_url if mode else "") or ms.failure_url
     if not url:
         return None
     return url + ("&" if "?" in url else "?") + urlencode({"f": failure.code})
 
 
-def after_sign_out_url(request: HttpRequest, ms: MicrosoftSettings | None) -> str:
+def after_sign_out_url(request: HttpRequest, ms: MicrosoftSettings) -> str:
     """Where a member lands after signing out: their sign-in mode's page, else the settings', else home."""
     mode_name = request.session.get(SESSION_SIGNED_IN, {}).get("mode")
     mode = SignInMode.objects.filter(name=mode_name).first() if mode_name else None
-    return ((mode.logout_url if mode else "") or (ms.logout_url if ms else "")
+    return ((mode.logout_url if mode else "") or ms.logout_url
             or request.build_absolute_uri(reverse("membership:home")))
 
 

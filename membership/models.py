@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,6 +28,8 @@ from membership.validators import (
 )
 
 SECRET_EXPIRY_WARNING = timedelta(days=30)
+CURRENT_MEMO_SECONDS = 5.0
+_current: dict[str, tuple[MicrosoftSettings, float]] = {}
 
 
 class MicrosoftSettingsManager(models.Manager["MicrosoftSettings"]):
@@ -227,8 +230,27 @@ class MicrosoftSettings(models.Model):
 
     @classmethod
     def load(cls) -> MicrosoftSettings:
+        """The row to change (made on first use): the admin and manage.py microsoft_settings."""
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+    @classmethod
+    def current(cls) -> MicrosoftSettings:
+        """The settings to act on, memoised in this process for CURRENT_MEMO_SECONDS: saving or
+        deleting the row forgets the memo here (membership.signals), other processes see a change
+        within that time. Before the first save: an unsaved row with the defaults (switched off)."""
+        memo = _current.get("row")
+        now = time.monotonic()
+        if memo is not None and now - memo[1] <= CURRENT_MEMO_SECONDS:
+            return memo[0]
+        row = cls.objects.filter(pk=1).first() or cls()
+        _current["row"] = (row, now)
+        return row
+
+    @classmethod
+    def forget(cls, **kwargs: Any) -> None:
+        """Forget the memo of current() in this process (a signal receiver, hence ``**kwargs``)."""
+        _current.pop("row", None)
 
     @property
     def default_scope_list(self) -> list[str]:

@@ -42,7 +42,7 @@ def plan_sweep() -> tuple[RefreshSweep, list[list[int]]]:
     days = settings.MICROSOFT_REFRESH_AFTER_DAYS
     size = settings.MICROSOFT_REFRESH_BATCH_SIZE
     cutoff = timezone.now() - timedelta(days=days)
-    if not MicrosoftSettings.load().enabled:
+    if not MicrosoftSettings.current().enabled:
         sweep = RefreshSweep.objects.create(renewed_before=cutoff, finished_at=timezone.now(), note=DISABLED_NOTE)
         return sweep, []
     ids = list(due_accounts(cutoff).order_by("pk").values_list("pk", flat=True))
@@ -59,7 +59,7 @@ def run_batch(sweep_id: int, account_ids: list[int]) -> dict[str, int]:
     (an outage, a bug) is logged with its id and counted as failed; the next sweep retries it.
     """
     sweep = RefreshSweep.objects.get(pk=sweep_id)
-    ms = MicrosoftSettings.load()  # once per batch, not once per account
+    ms = MicrosoftSettings.current()  # once per batch, not once per account
     counts = {"refreshed": 0, "failed": 0, "needs_reconsent": 0}
     note = ""
     if not ms.enabled:  # switched off after the sweep was planned

@@ -19,9 +19,15 @@ account_needs_reconsent = Signal()
 def _scopes_may_have_changed(sender: type, **kwargs: Any) -> None:
     from membership.accounts import mark_accounts_needing_reconsent
 
-    ms = MicrosoftSettings.objects.filter(pk=1).first()
-    if ms is not None:
+    MicrosoftSettings.forget()
+    ms = MicrosoftSettings.current()
+    if ms.pk is not None:
         mark_accounts_needing_reconsent(ms)
+
+
+@receiver(post_delete, sender=MicrosoftSettings)
+def _settings_deleted(sender: type, **kwargs: Any) -> None:
+    MicrosoftSettings.forget()
 
 
 @receiver(account_needs_reconsent)

@@ -99,7 +99,7 @@ def refresh_account(account_id: int, *, renewed_before: datetime | None = None,
     ``claims_challenge``: the claims (JSON) Graph's 401 asked for; the access token is renewed
     whatever its age, carrying them.
     """
-    ms = ms or MicrosoftSettings.load()
+    ms = ms or MicrosoftSettings.current()
     ttl = lock_ttl()
     left = time_left()  # inside a deadline block, queue no longer than it allows
     wait = ttl if left is None else max(0.0, min(ttl, left))

@@ -28,16 +28,16 @@ log = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    ms = MicrosoftSettings.objects.filter(pk=1).first()
-    return render(request, "membership/home.html", {"microsoft_enabled": bool(ms and ms.enabled)})
+    ms = MicrosoftSettings.current()
+    return render(request, "membership/home.html", {"microsoft_enabled": ms.enabled})
 
 
 def signin(request: HttpRequest) -> HttpResponse:
     """The sign-in page with the "Sign in with Microsoft" button."""
-    ms = MicrosoftSettings.objects.filter(pk=1).first()
+    ms = MicrosoftSettings.current()
     next_url = flows.safe_next(request, request.GET.get("next"))
     return render(request, "membership/signin.html", {
-        "microsoft_enabled": bool(ms and ms.enabled), "next": next_url, "mode": request.GET.get("mode", ""),
+        "microsoft_enabled": ms.enabled, "next": next_url, "mode": request.GET.get("mode", ""),
     })
 
 
@@ -94,10 +94,10 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    ms = MicrosoftSettings.objects.filter(pk=1).first()
+    ms = MicrosoftSettings.current()
     signed_in_with_microsoft = bool(request.session.get(flows.SESSION_SIGNED_IN))
     after = flows.after_sign_out_url(request, ms)
-    end_session = flows.end_session_url(request, ms, after) if ms and signed_in_with_microsoft else None
+    end_session = flows.end_session_url(request, ms, after) if signed_in_with_microsoft else None
     logout(request)
     return HttpResponseRedirect(end_session or after)
 

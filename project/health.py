@@ -83,8 +83,8 @@ def microsoft_target() -> str | None:
     from membership.identity import authority_url
     from membership.models import MicrosoftSettings
 
-    ms = MicrosoftSettings.objects.filter(pk=1).first()
-    if ms is None or not ms.enabled:
+    ms = MicrosoftSettings.current()
+    if not ms.enabled:
         return None
     try:
         check_authority(ms.authority_host)

@@ -25,6 +25,14 @@ GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings_memo() -> Iterator[None]:
+    """MicrosoftSettings.current() memoises the row for a few seconds; a test starts from the database."""
+    MicrosoftSettings.forget()
+    yield
+    MicrosoftSettings.forget()
+
+
 @pytest.fixture
 def ms_settings(db: None) -> MicrosoftSettings:
     """A filled-in, enabled settings row (not connected to anything)."""

@@ -8,7 +8,6 @@ import pytest
 from django.test import Client
 
 from graphfns.app_tokens import AppTokenCache
-from graphfns.execution import forget_settings
 from membership.models import MicrosoftSettings
 from tests.conftest import Connect, account_of
 from tests.graphfns.conftest import failure
@@ -71,7 +70,7 @@ def test_a_graph_url_saved_around_the_form_gets_no_member_token(connect: Connect
                                                                 microsoft: MicrosoftSettings) -> None:
     user = connect("lee")
     MicrosoftSettings.objects.filter(pk=1).update(graph_url=_elsewhere(emulator))
-    forget_settings()
+    MicrosoftSettings.forget()
     emulator.emulator.requests.clear()
     error = failure("users.get", {"user_id": "me"}, auth_user=user)
     assert error.code == "EndpointNotAllowed" and error.status == 503
@@ -83,7 +82,7 @@ def test_an_authority_host_saved_around_the_form_gets_no_client_secret(emulator:
                                                                        client: Client) -> None:
     AppTokenCache(microsoft).clear()
     MicrosoftSettings.objects.filter(pk=1).update(authority_host=_elsewhere(emulator))
-    forget_settings()
+    MicrosoftSettings.forget()
     emulator.emulator.requests.clear()
     assert failure("users.get", {"user_id": "adele@contoso.test"}).code == "EndpointNotAllowed"
     page = client.get("/auth/microsoft/login/")

@@ -24,7 +24,6 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from graphfns.execution import forget_settings
 from graphfns.models import ApiKey, FunctionCall
 from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep, SignInMode
 from tests.conftest import GUID
@@ -73,7 +72,7 @@ def site(ms_settings: MicrosoftSettings) -> Site:
 def wrong_key(settings: Any, site: Site) -> Site:
     """The same site, now configured with a key that decrypts none of its stored secrets."""
     settings.FIELD_ENCRYPTION_KEY = [Fernet.generate_key().decode()]
-    forget_settings()  # graphfns memoises the settings row for a few seconds
+    MicrosoftSettings.forget()  # the settings row is memoised for a few seconds
     return site
 
 
