@@ -27,7 +27,7 @@ from django.utils import timezone
 from graphfns.execution import forget_settings
 from graphfns.models import ApiKey, FunctionCall
 from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep, SignInMode
-from tests.conftest import GUID
+from tests.support.settings import GUID
 
 pytestmark = pytest.mark.django_db
 
