@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,12 +15,12 @@ from django.contrib.auth.models import User
 from emulator.server import RunningEmulator, start
 from membership.accounts import link_member, store_tokens
 from membership.identity import msal_app, validate_id_token
-from membership.models import MicrosoftAccount, MicrosoftSettings
-from tests.browser import MemberBrowser
+from membership.models import MicrosoftSettings
+from tests.support.browser import MemberBrowser
+from tests.support.members import Connect, seeded_user
 from tests.support.servers import PrivateRedis
-
-GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+from tests.support.settings import CLIENT_ID, GUID
+from tests.support.workers import Workers, database_url
 
 
 @pytest.fixture(autouse=True)
@@ -90,14 +88,6 @@ def member(emulator: RunningEmulator) -> Iterator[MemberBrowser]:
     browser.http.close()
 
 
-def seeded_user(emulator: RunningEmulator, nickname: str, tenant: int = 0) -> dict[str, Any]:
-    """A seeded user by first name, e.g. seeded_user(emulator, "lee")."""
-    for user in emulator.emulator.state["tenants"][tenant]["users"]:
-        if user["mailNickname"] == nickname:
-            return user
-    raise KeyError(nickname)
-
-
 @pytest.fixture
 def http_emulator(emulator: RunningEmulator) -> Iterator[Any]:
     """A requests session that trusts the emulator's CA (for its control API)."""
@@ -108,10 +98,6 @@ def http_emulator(emulator: RunningEmulator) -> Iterator[Any]:
     session.verify = emulator.ca_file
     yield session
     session.close()
-
-
-Connect = Callable[..., User]
-
 
 
 @pytest.fixture
@@ -140,59 +126,6 @@ def connect(emulator: Any, microsoft: MicrosoftSettings) -> Connect:
         return account.user
 
     return run
-
-
-def account_of(user: User) -> MicrosoftAccount:
-    return MicrosoftAccount.objects.get(user=user)
-
-
-def database_url() -> str:
-    """The URL of the database this test run uses (the test database), for worker processes."""
-    from django.db import connection
-
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-class Workers:
-    """Real Celery worker processes on this run's broker, database and emulator."""
-
-    def __init__(self, env: dict[str, str], count: int) -> None:
-        self.env = env
-        self.root = Path(__file__).resolve().parents[1]
-        self.logs = [Path(env["VAR_DIR"]) / f"worker-{i}.log" for i in range(count)]
-        self.procs: list[subprocess.Popen[bytes]] = []
-        for i, path in enumerate(self.logs):
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "project", "worker", "-c", "1", "-P", "prefork",
-                 "-n", f"test{i}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"],
-                cwd=self.root, env=env, stdout=path.open("wb"), stderr=subprocess.STDOUT,
-            ))
-        self.wait_ready()
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all("ready." in p.read_text(errors="replace") for p in self.logs):
-                return
-            if any(proc.poll() is not None for proc in self.procs):
-                break
-            time.sleep(0.2)
-        raise RuntimeError("Celery workers did not start:\n" + "\n".join(p.read_text()[-2000:] for p in self.logs))
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 @pytest.fixture(scope="session")

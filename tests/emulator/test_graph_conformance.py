@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator
 
 from emulator.graph.users import DEFAULT_PROPERTIES, KNOWN_PROPERTIES
 from emulator.server import RunningEmulator
-from tests.emulator.conftest import graph_call, graph_token
+from tests.support.graph import graph_call, graph_token
 
 EXTRACT = Path(__file__).with_name("graph_v1_types.json")
 FMT = "%Y-%m-%dT%H:%M:%S"
@@ -96,19 +96,19 @@ def conforms(name: str, body: dict[str, Any]) -> None:
     assert not errors, f"not a v1.0 {name}:\n" + "\n".join(errors[:20])
 
 
-def _get(http: requests.Session, emu: RunningEmulator, path: str, token: str, **headers: str) -> dict[str, Any]:
-    resp = graph_call(http, emu, "GET", path, token, **headers)
+def _get(http_emulator: requests.Session, emulator: RunningEmulator, path: str, token: str, **headers: str) -> dict[str, Any]:
+    resp = graph_call(http_emulator, emulator, "GET", path, token, **headers)
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
 
 
-def _token(emu: RunningEmulator, upn: str = "lee@contoso.test") -> str:
-    return graph_token(emu, upn, ("User.Read.All", "Calendars.ReadWrite", "Calendars.Read.Shared",
+def _token(emulator: RunningEmulator, upn: str = "lee@contoso.test") -> str:
+    return graph_token(emulator, upn, ("User.Read.All", "Calendars.ReadWrite", "Calendars.Read.Shared",
                                   "RoleManagement.Read.Directory"))
 
 
-def _week(emu: RunningEmulator) -> datetime:
-    lee = emu.emulator.user(emu.emulator.tenant("contoso.test"), "lee@contoso.test")  # type: ignore[arg-type]
+def _week(emulator: RunningEmulator) -> datetime:
+    lee = emulator.emulator.user(emulator.emulator.tenant("contoso.test"), "lee@contoso.test")  # type: ignore[arg-type]
     sync = next(e for e in lee["calendars"][0]["events"] if e["subject"] == "Engineering weekly sync")  # type: ignore[index]
     return datetime.fromisoformat(sync["start"]["dateTime"]).replace(tzinfo=UTC, hour=0)
 
@@ -127,72 +127,72 @@ def test_the_user_properties_the_emulator_knows_are_those_v1_declares() -> None:
     assert set(KNOWN_PROPERTIES) == set(_properties("user"))
 
 
-def test_a_user_by_default_and_with_every_property_selected(emu: RunningEmulator, http: requests.Session) -> None:
-    token = _token(emu)
-    default = _get(http, emu, "/users/lee@contoso.test", token)
+def test_a_user_by_default_and_with_every_property_selected(emulator: RunningEmulator, http_emulator: requests.Session) -> None:
+    token = _token(emulator)
+    default = _get(http_emulator, emulator, "/users/lee@contoso.test", token)
     conforms("user", default)
     assert {k for k in default if not k.startswith("@")} == set(DEFAULT_PROPERTIES)
-    everything = _get(http, emu, "/users/lee@contoso.test?$select=" + ",".join(sorted(KNOWN_PROPERTIES)), token)
+    everything = _get(http_emulator, emulator, "/users/lee@contoso.test?$select=" + ",".join(sorted(KNOWN_PROPERTIES)), token)
     conforms("user", everything)
     assert set(KNOWN_PROPERTIES) <= set(everything)
-    for u in _get(http, emu, "/users?$top=50", token)["value"]:
+    for u in _get(http_emulator, emulator, "/users?$top=50", token)["value"]:
         conforms("user", u)
 
 
 @pytest.mark.parametrize("prefer", [None, 'outlook.timezone="Pacific Standard Time"',
                                     'outlook.body-content-type="text"'])
-def test_single_events_series_masters_and_occurrences(emu: RunningEmulator, http: requests.Session,
+def test_single_events_series_masters_and_occurrences(emulator: RunningEmulator, http_emulator: requests.Session,
                                                       prefer: str | None) -> None:
-    token = _token(emu)
+    token = _token(emulator)
     headers = {"Prefer": prefer} if prefer else {}
-    week = _week(emu)
-    events = _get(http, emu, "/me/events?$top=50", token, **headers)["value"]
+    week = _week(emulator)
+    events = _get(http_emulator, emulator, "/me/events?$top=50", token, **headers)["value"]
     kinds = {e["type"] for e in events}
     assert {"singleInstance", "seriesMaster"} <= kinds
     for ev in events:
         conforms("event", ev)
     window = f"startDateTime={week.strftime(FMT)}Z&endDateTime={(week + timedelta(days=14)).strftime(FMT)}Z"
-    view = _get(http, emu, f"/me/calendarView?{window}&$top=50", token, **headers)["value"]
+    view = _get(http_emulator, emulator, f"/me/calendarView?{window}&$top=50", token, **headers)["value"]
     occurrence = next(e for e in view if e["type"] == "occurrence")
     for ev in view:
         conforms("event", ev)
-    conforms("event", _get(http, emu, f"/me/events/{occurrence['id']}", token, **headers))
+    conforms("event", _get(http_emulator, emulator, f"/me/events/{occurrence['id']}", token, **headers))
     master = occurrence["seriesMasterId"]
-    conforms("event", _get(http, emu, f"/me/events/{master}?$select=subject,cancelledOccurrences,recurrence", token))
+    conforms("event", _get(http_emulator, emulator, f"/me/events/{master}?$select=subject,cancelledOccurrences,recurrence", token))
 
 
-def test_a_created_event_with_a_location_and_attendees(emu: RunningEmulator, http: requests.Session) -> None:
-    start = _week(emu) + timedelta(days=3, hours=15)
+def test_a_created_event_with_a_location_and_attendees(emulator: RunningEmulator, http_emulator: requests.Session) -> None:
+    start = _week(emulator) + timedelta(days=3, hours=15)
     body = {"subject": "Review", "start": _at(start), "end": _at(start + timedelta(hours=1)),
             "body": {"contentType": "text", "content": "Agenda"}, "location": {"displayName": "Room 2"},
             "attendees": [{"type": "required", "emailAddress": {"address": "adele@contoso.test"}}]}
-    resp = graph_call(http, emu, "POST", "/me/events", _token(emu), body)
+    resp = graph_call(http_emulator, emulator, "POST", "/me/events", _token(emulator), body)
     assert resp.status_code == 201, resp.text
     conforms("event", resp.json())
 
 
-def test_calendars(emu: RunningEmulator, http: requests.Session) -> None:
-    token = _token(emu)
-    conforms("calendar", _get(http, emu, "/me/calendar", token))
-    for c in _get(http, emu, "/me/calendars", token)["value"]:
+def test_calendars(emulator: RunningEmulator, http_emulator: requests.Session) -> None:
+    token = _token(emulator)
+    conforms("calendar", _get(http_emulator, emulator, "/me/calendar", token))
+    for c in _get(http_emulator, emulator, "/me/calendars", token)["value"]:
         conforms("calendar", c)
 
 
-def test_directory_roles_and_role_assignments(emu: RunningEmulator, http: requests.Session) -> None:
-    token = graph_token(emu, None, roles=("RoleManagement.Read.Directory", "Directory.Read.All"))
-    roles = _get(http, emu, "/directoryRoles", token)["value"]
+def test_directory_roles_and_role_assignments(emulator: RunningEmulator, http_emulator: requests.Session) -> None:
+    token = graph_token(emulator, None, roles=("RoleManagement.Read.Directory", "Directory.Read.All"))
+    roles = _get(http_emulator, emulator, "/directoryRoles", token)["value"]
     assert roles
     for role in roles:
         conforms("directoryRole", role)
-    assignments = _get(http, emu, "/roleManagement/directory/roleAssignments", token)["value"]
+    assignments = _get(http_emulator, emulator, "/roleManagement/directory/roleAssignments", token)["value"]
     assert assignments
     for a in assignments:
         conforms("unifiedRoleAssignment", a)
 
 
-def test_schedule_information(emu: RunningEmulator, http: requests.Session) -> None:
-    monday = _week(emu)
-    resp = graph_call(http, emu, "POST", "/me/calendar/getSchedule", _token(emu), {
+def test_schedule_information(emulator: RunningEmulator, http_emulator: requests.Session) -> None:
+    monday = _week(emulator)
+    resp = graph_call(http_emulator, emulator, "POST", "/me/calendar/getSchedule", _token(emulator), {
         "schedules": ["lee@contoso.test", "adele@contoso.test", "ghost@contoso.test"],
         "startTime": _at(monday), "endTime": _at(monday + timedelta(days=5))})
     assert resp.status_code == 200, resp.text
@@ -202,10 +202,10 @@ def test_schedule_information(emu: RunningEmulator, http: requests.Session) -> N
         conforms("scheduleInformation", info)
 
 
-def test_meeting_time_suggestions(emu: RunningEmulator, http: requests.Session) -> None:
-    monday = _week(emu) + timedelta(days=7)
+def test_meeting_time_suggestions(emulator: RunningEmulator, http_emulator: requests.Session) -> None:
+    monday = _week(emulator) + timedelta(days=7)
     for attendees, end in ((["adele@contoso.test"], monday + timedelta(hours=12)), ([], monday + timedelta(hours=1))):
-        resp = graph_call(http, emu, "POST", "/me/findMeetingTimes", _token(emu), {
+        resp = graph_call(http_emulator, emulator, "POST", "/me/findMeetingTimes", _token(emulator), {
             "attendees": [{"type": "required", "emailAddress": {"address": a}} for a in attendees],
             "timeConstraint": {"activityDomain": "work", "timeSlots": [{"start": _at(monday), "end": _at(end)}]},
             "meetingDuration": "PT1H", "returnSuggestionReasons": True})
@@ -213,13 +213,13 @@ def test_meeting_time_suggestions(emu: RunningEmulator, http: requests.Session) 
         conforms("meetingTimeSuggestionsResult", resp.json())
 
 
-def test_odata_errors(emu: RunningEmulator, http: requests.Session) -> None:
-    token = _token(emu)
+def test_odata_errors(emulator: RunningEmulator, http_emulator: requests.Session) -> None:
+    token = _token(emulator)
     for method, path in [("GET", "/users/nobody@contoso.test"), ("GET", "/me/events/nope"), ("GET", "/nowhere"),
                          ("GET", "/users?$select=nope")]:
-        resp = graph_call(http, emu, method, path, token)
+        resp = graph_call(http_emulator, emulator, method, path, token)
         assert resp.status_code >= 400
         errors = list(Draft202012Validator(ODATA_ERROR).iter_errors(resp.json()))
         assert not errors, f"{path}: {[e.message for e in errors]}"
-    unauthenticated = graph_call(http, emu, "GET", "/me", "not-a-token")
+    unauthenticated = graph_call(http_emulator, emulator, "GET", "/me", "not-a-token")
     assert not list(Draft202012Validator(ODATA_ERROR).iter_errors(unauthenticated.json()))

@@ -17,12 +17,12 @@ from membership.certificates import Certificate, generate
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-def _token_url(emu):
-    return f"{emu.base_url}/{emu.info['tenant_id']}/oauth2/v2.0/token"
+def _token_url(emulator):
+    return f"{emulator.base_url}/{emulator.info['tenant_id']}/oauth2/v2.0/token"
 
 
-def _upload(emu, http, cert: Certificate):
-    resp = http.post(f"{emu.base_url}/_emulator/apps/{emu.info['client_id']}/certificates", json={"pem": cert.pem})
+def _upload(emulator, http_emulator, cert: Certificate):
+    resp = http_emulator.post(f"{emulator.base_url}/_emulator/apps/{emulator.info['client_id']}/certificates", json={"pem": cert.pem})
     assert resp.status_code == 201, resp.text
     return resp.json()
 
@@ -31,26 +31,26 @@ def _b64(hexdigest: str) -> str:
     return base64.urlsafe_b64encode(bytes.fromhex(hexdigest)).decode().rstrip("=")
 
 
-def _assertion(emu, key: str, cert: Certificate, *, alg="PS256", header=None, **claims):
+def _assertion(emulator, key: str, cert: Certificate, *, alg="PS256", header=None, **claims):
     now = int(time.time())
-    body = {"aud": _token_url(emu), "iss": emu.info["client_id"], "sub": emu.info["client_id"],
+    body = {"aud": _token_url(emulator), "iss": emulator.info["client_id"], "sub": emulator.info["client_id"],
             "jti": str(uuid.uuid4()), "nbf": now, "iat": now, "exp": now + 600, **claims}
     headers = header if header is not None else (
         {"x5t#S256": _b64(cert.thumbprint_sha256)} if alg == "PS256" else {"x5t": _b64(cert.thumbprint)})
     return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=alg, headers=headers)
 
 
-def _app_token(emu, http, assertion, **extra):
-    data = {"grant_type": "client_credentials", "client_id": emu.info["client_id"],
+def _app_token(emulator, http_emulator, assertion, **extra):
+    data = {"grant_type": "client_credentials", "client_id": emulator.info["client_id"],
             "scope": "https://graph.microsoft.com/.default", "client_assertion_type": ASSERTION_TYPE,
             "client_assertion": assertion, **extra}
-    return http.post(_token_url(emu), data=data)
+    return http_emulator.post(_token_url(emulator), data=data)
 
 
 @pytest.fixture
-def registered(emu, http):
+def registered(emulator, http_emulator):
     key, cert = generate("membership test")
-    _upload(emu, http, cert)
+    _upload(emulator, http_emulator, cert)
     return key, cert
 
 
@@ -59,95 +59,95 @@ def _code(resp) -> int:
 
 
 @pytest.mark.parametrize("alg", ["PS256", "RS256"])
-def test_a_registered_certificate_gets_an_application_token_with_either_algorithm(emu, http, registered, alg):
-    resp = _app_token(emu, http, _assertion(emu, *registered, alg=alg))
+def test_a_registered_certificate_gets_an_application_token_with_either_algorithm(emulator, http_emulator, registered, alg):
+    resp = _app_token(emulator, http_emulator, _assertion(emulator, *registered, alg=alg))
     assert resp.status_code == 200, resp.text
     assert resp.json()["access_token"]
 
 
-def test_the_upload_answers_the_thumbprints_the_portal_shows_and_lists_them(emu, http):
+def test_the_upload_answers_the_thumbprints_the_portal_shows_and_lists_them(emulator, http_emulator):
     _, cert = generate("portal")
-    entry = _upload(emu, http, cert)
+    entry = _upload(emulator, http_emulator, cert)
     assert entry["thumbprint"] == cert.thumbprint and entry["thumbprint"].isupper()
     assert entry["thumbprint_sha256"] == cert.thumbprint_sha256
-    listed = http.get(f"{emu.base_url}/_emulator/apps/{emu.info['client_id']}/certificates").json()
+    listed = http_emulator.get(f"{emulator.base_url}/_emulator/apps/{emulator.info['client_id']}/certificates").json()
     assert [c["thumbprint"] for c in listed["certificates"]] == [cert.thumbprint]
 
 
-def test_the_upload_refuses_what_is_not_a_certificate(emu, http):
-    resp = http.post(f"{emu.base_url}/_emulator/apps/{emu.info['client_id']}/certificates", json={"pem": "x"})
+def test_the_upload_refuses_what_is_not_a_certificate(emulator, http_emulator):
+    resp = http_emulator.post(f"{emulator.base_url}/_emulator/apps/{emulator.info['client_id']}/certificates", json={"pem": "x"})
     assert resp.status_code == 400
 
 
-def test_an_unregistered_certificate_is_refused_with_700027(emu, http, registered):
+def test_an_unregistered_certificate_is_refused_with_700027(emulator, http_emulator, registered):
     key, cert = generate("not uploaded")
-    resp = _app_token(emu, http, _assertion(emu, key, cert))
+    resp = _app_token(emulator, http_emulator, _assertion(emulator, key, cert))
     assert resp.status_code == 401 and resp.json()["error"] == "invalid_client"
     assert _code(resp) == 700027 and "The key was not found" in resp.json()["error_description"]
 
 
-def test_a_signature_by_another_key_is_refused_with_700027(emu, http, registered):
+def test_a_signature_by_another_key_is_refused_with_700027(emulator, http_emulator, registered):
     other_key, _ = generate("impostor")
-    resp = _app_token(emu, http, _assertion(emu, other_key, registered[1]))
+    resp = _app_token(emulator, http_emulator, _assertion(emulator, other_key, registered[1]))
     assert _code(resp) == 700027 and "did not match" in resp.json()["error_description"]
 
 
-def test_an_expired_certificate_is_refused_with_700027(emu, http):
+def test_an_expired_certificate_is_refused_with_700027(emulator, http_emulator):
     key, cert = generate("old", validity=timedelta(days=30), now=datetime.now(UTC) - timedelta(days=60))
-    _upload(emu, http, cert)
-    resp = _app_token(emu, http, _assertion(emu, key, cert))
+    _upload(emulator, http_emulator, cert)
+    resp = _app_token(emulator, http_emulator, _assertion(emulator, key, cert))
     assert _code(resp) == 700027 and "expired" in resp.json()["error_description"]
 
 
-def test_a_deleted_certificate_is_refused(emu, http, registered):
+def test_a_deleted_certificate_is_refused(emulator, http_emulator, registered):
     key, cert = registered
-    assert http.delete(f"{emu.base_url}/_emulator/apps/{emu.info['client_id']}/certificates/"
+    assert http_emulator.delete(f"{emulator.base_url}/_emulator/apps/{emulator.info['client_id']}/certificates/"
                        f"{cert.thumbprint_sha256.lower()}").status_code == 200
-    assert _code(_app_token(emu, http, _assertion(emu, key, cert))) == 700027
+    assert _code(_app_token(emulator, http_emulator, _assertion(emulator, key, cert))) == 700027
 
 
-def test_an_assertion_outside_its_time_range_is_refused_with_700024(emu, http, registered):
+def test_an_assertion_outside_its_time_range_is_refused_with_700024(emulator, http_emulator, registered):
     past = int(time.time()) - 3600
-    resp = _app_token(emu, http, _assertion(emu, *registered, nbf=past - 600, iat=past - 600, exp=past))
+    resp = _app_token(emulator, http_emulator, _assertion(emulator, *registered, nbf=past - 600, iat=past - 600, exp=past))
     assert _code(resp) == 700024
     future = int(time.time()) + 3600
-    assert _code(_app_token(emu, http, _assertion(emu, *registered, nbf=future, exp=future + 600))) == 700024
+    assert _code(_app_token(emulator, http_emulator, _assertion(emulator, *registered, nbf=future, exp=future + 600))) == 700024
 
 
-def test_a_replayed_assertion_is_refused(emu, http, registered):
-    assertion = _assertion(emu, *registered)
-    assert _app_token(emu, http, assertion).status_code == 200
-    resp = _app_token(emu, http, assertion)
+def test_a_replayed_assertion_is_refused(emulator, http_emulator, registered):
+    assertion = _assertion(emulator, *registered)
+    assert _app_token(emulator, http_emulator, assertion).status_code == 200
+    resp = _app_token(emulator, http_emulator, assertion)
     assert resp.status_code == 401 and _code(resp) == 50027 and "replayed" in resp.json()["error_description"]
 
 
-def test_a_wrong_audience_is_refused_with_700023(emu, http, registered):
-    other = f"{emu.base_url}/{emu.info['second_tenant_id']}/oauth2/v2.0/token"
-    assert _code(_app_token(emu, http, _assertion(emu, *registered, aud=other))) == 700023
+def test_a_wrong_audience_is_refused_with_700023(emulator, http_emulator, registered):
+    other = f"{emulator.base_url}/{emulator.info['second_tenant_id']}/oauth2/v2.0/token"
+    assert _code(_app_token(emulator, http_emulator, _assertion(emulator, *registered, aud=other))) == 700023
 
 
-def test_an_issuer_that_is_not_the_client_is_refused_with_700021(emu, http, registered):
+def test_an_issuer_that_is_not_the_client_is_refused_with_700021(emulator, http_emulator, registered):
     stranger = "99999999-9999-9999-9999-999999999999"
-    assert _code(_app_token(emu, http, _assertion(emu, *registered, iss=stranger, sub=stranger))) == 700021
+    assert _code(_app_token(emulator, http_emulator, _assertion(emulator, *registered, iss=stranger, sub=stranger))) == 700021
 
 
 @pytest.mark.parametrize("assertion", ["not-a-jwt", None])
-def test_a_malformed_assertion_is_refused(emu, http, registered, assertion):
+def test_a_malformed_assertion_is_refused(emulator, http_emulator, registered, assertion):
     if assertion is None:  # a JWT without x5t / x5t#S256
-        assertion = _assertion(emu, *registered, header={})
-    resp = _app_token(emu, http, assertion)
+        assertion = _assertion(emulator, *registered, header={})
+    resp = _app_token(emulator, http_emulator, assertion)
     assert resp.status_code == 401 and _code(resp) == 50027
 
 
-def test_a_wrong_assertion_type_is_refused(emu, http, registered):
-    resp = _app_token(emu, http, _assertion(emu, *registered), client_assertion_type="urn:example:saml")
+def test_a_wrong_assertion_type_is_refused(emulator, http_emulator, registered):
+    resp = _app_token(emulator, http_emulator, _assertion(emulator, *registered), client_assertion_type="urn:example:saml")
     assert resp.status_code == 400 and _code(resp) == 90023
 
 
-def test_msal_with_a_certificate_and_no_secret_gets_an_application_token(emu, http, registered):
+def test_msal_with_a_certificate_and_no_secret_gets_an_application_token(emulator, http_emulator, registered):
     key, cert = registered
     app = msal.ConfidentialClientApplication(
-        emu.info["client_id"], client_credential={"private_key": key, "public_certificate": cert.pem},
-        authority=f"{emu.base_url}/{emu.info['tenant_id']}", http_client=http, instance_discovery=False)
+        emulator.info["client_id"], client_credential={"private_key": key, "public_certificate": cert.pem},
+        authority=f"{emulator.base_url}/{emulator.info['tenant_id']}", http_client=http_emulator, instance_discovery=False)
     result = app.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
     assert "access_token" in result, result

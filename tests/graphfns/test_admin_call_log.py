@@ -13,7 +13,7 @@ import graphfns
 from graphfns.errors import FunctionError
 from graphfns.models import FunctionCall
 from membership.models import MicrosoftSettings
-from tests.graphfns.conftest import Connect, account_of
+from tests.support.members import Connect, account_of
 
 LIST = "/admin/graphfns/functioncall/"
 PURGE = "/admin/graphfns/functioncall/purge/"

@@ -12,8 +12,7 @@ from django.test import Client
 
 from graphfns.app_tokens import clear_app_token_cache
 from membership.models import MicrosoftAccount, MicrosoftSettings
-from tests.conftest import seeded_user
-from tests.graphfns.conftest import Connect, account_of
+from tests.support.members import Connect, account_of, seeded_user
 
 
 def page(user: Any) -> str:
@@ -182,7 +181,7 @@ def test_the_role_actions_need_a_csrf_token(admin_user: Any, connect: Connect, e
 
 def test_a_rejected_user_form_is_shown_again_without_calling_graph(admin_client: Client, connect: Connect,
                                                                    emulator: Any) -> None:
-    from tests.graphfns.conftest import graph_calls
+    from tests.support.api import graph_calls
 
     lee = connect("lee")
     before = graph_calls(emulator)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -12,15 +11,8 @@ from django.test import Client
 from graphfns.models import ApiKey, FunctionCall
 from graphfns.registry import load
 from membership.models import MicrosoftSettings
-from tests.conftest import seeded_user
-from tests.graphfns.conftest import Connect, account_of
-
-
-def post(client: Client, url: str, body: Any = None, key: str | None = None, **extra: Any) -> Any:
-    data = body if isinstance(body, str | bytes) else json.dumps(body if body is not None else {})
-    if key:
-        extra["HTTP_AUTHORIZATION"] = f"Bearer {key}"
-    return client.post(url, data=data, content_type="application/json", **extra)
+from tests.support.api import post
+from tests.support.members import Connect, account_of, seeded_user
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from graphfns.models import ApiKey, FunctionCall
 from membership.models import MicrosoftSettings
-from tests.graphfns.conftest import Connect
-from tests.graphfns.test_api import post
+from tests.support.api import post
+from tests.support.members import Connect
 
 GET_ME = {"params": {"user_id": "me"}}
 GET_ADELE = {"params": {"user_id": "adele@contoso.test"}}

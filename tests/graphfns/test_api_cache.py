@@ -9,7 +9,7 @@ from django.test import Client
 
 from graphfns.models import ApiKey
 from membership.models import MicrosoftSettings
-from tests.graphfns.test_api import post
+from tests.support.api import post
 
 CLEAR = "/api/settings/cache/aad"
 APP_CALL = {"params": {"user_id": "adele@contoso.test", "select": ["id"]}}

@@ -23,8 +23,8 @@ from django.utils import timezone
 from graphfns.models import ApiKey, FunctionCall
 from membership.models import MicrosoftSettings
 from project.celery import app as celery_app
-from tests.graphfns.conftest import Connect
-from tests.graphfns.test_api import post
+from tests.support.api import post
+from tests.support.members import Connect
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from django.test import Client
 from graphfns.models import ApiKey, FunctionCall
 from membership.models import MicrosoftSettings
 from project.celery import app as celery_app
-from tests.conftest import Workers, seeded_user
+from tests.support.members import seeded_user
+from tests.support.workers import Workers
 
 
 @pytest.fixture

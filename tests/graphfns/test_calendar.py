@@ -10,8 +10,8 @@ import pytest
 import graphfns
 from graphfns.errors import FunctionError
 from membership.models import MicrosoftSettings
-from tests.conftest import seeded_user
-from tests.graphfns.conftest import Connect, failure, graph_calls
+from tests.support.api import failure, graph_calls
+from tests.support.members import Connect, seeded_user
 
 LEE = "lee@contoso.test"
 

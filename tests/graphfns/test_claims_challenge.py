@@ -11,7 +11,8 @@ import jwt
 
 import graphfns
 from membership.models import MicrosoftAccount
-from tests.graphfns.conftest import Connect, account_of, failure
+from tests.support.api import failure
+from tests.support.members import Connect, account_of
 
 
 def _critical_event(emulator: Any, http_emulator: Any, kind: str) -> None:

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from graphfns.models import FunctionCall
 from graphfns.registry import load
 from membership.models import MicrosoftSettings
-from tests.graphfns.conftest import Connect
+from tests.support.members import Connect
 
 
 def graph(*args: str) -> str:

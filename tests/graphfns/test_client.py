@@ -9,7 +9,7 @@ import pytest
 
 from graphfns.client import GraphClient
 from graphfns.errors import FunctionError
-from tests.conftest import seeded_user
+from tests.support.members import seeded_user
 
 
 @pytest.fixture

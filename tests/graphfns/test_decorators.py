@@ -12,7 +12,7 @@ from django.urls import include, path
 from django.views import View
 
 from graphfns.decorators import RequiresScopesMixin, requires_scopes
-from tests.graphfns.conftest import Connect, account_of
+from tests.support.members import Connect, account_of
 
 
 @requires_scopes("Calendars.Read", "User.Read")

@@ -13,8 +13,7 @@ import graphfns
 from graphfns.errors import FunctionError
 from graphfns.models import FunctionCall
 from membership.models import MicrosoftSettings
-from tests.conftest import seeded_user
-from tests.graphfns.conftest import Connect, account_of
+from tests.support.members import Connect, account_of, seeded_user
 
 
 def test_a_member_reads_their_own_profile(connect: Connect) -> None:

@@ -14,7 +14,7 @@ from schemathesis.checks import not_a_server_error
 from graphfns.models import ApiKey
 from graphfns.registry import load
 from membership.models import MicrosoftSettings
-from tests.graphfns.conftest import Connect
+from tests.support.members import Connect
 
 
 def test_the_document_is_valid_openapi_3_1(client: Client) -> None:

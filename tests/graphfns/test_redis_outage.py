@@ -11,8 +11,8 @@ from typing import Any
 
 from graphfns.models import ApiKey
 from membership.models import MicrosoftSettings
-from tests.conftest import database_url
 from tests.support.servers import PrivateRedis
+from tests.support.workers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

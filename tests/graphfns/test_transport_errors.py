@@ -17,7 +17,7 @@ from graphfns.client import GraphClient
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
 from membership.models import MicrosoftSettings
-from tests.conftest import Connect
+from tests.support.members import Connect
 
 UNRESOLVABLE = "graph.unresolvable.invalid"
 

@@ -10,8 +10,8 @@ import pytest
 import graphfns
 from emulator.seed import USER_ADMIN
 from membership.models import MicrosoftSettings
-from tests.conftest import seeded_user
-from tests.graphfns.conftest import Connect, failure, graph_calls
+from tests.support.api import failure, graph_calls
+from tests.support.members import Connect, seeded_user
 
 NEW_USER = {"accountEnabled": True, "displayName": "Ada Lovelace", "mailNickname": "ada",
             "userPrincipalName": "ada@contoso.test", "passwordProfile": {"password": "xWwvJ]6NMw+bWH-d"}}

@@ -20,9 +20,9 @@ from membership.certificates import generate
 from membership.failures import Reason, SignInFailure, failure_from_aad, reason_from_aad
 from membership.identity import msal_app
 from membership.models import MicrosoftAccount, MicrosoftSettings
-from tests.browser import MemberBrowser
-from tests.conftest import Connect, account_of, seeded_user
+from tests.support.browser import MemberBrowser
 from tests.support.certificates import register, unregister, use_certificate
+from tests.support.members import Connect, account_of, seeded_user
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.test import Client
 
 from membership.certificates import generate
 from membership.models import MicrosoftSettings
-from tests.conftest import CLIENT_ID, GUID
+from tests.support.settings import CLIENT_ID, GUID
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,8 @@ from typing import Any
 from urllib.parse import quote
 
 from membership.models import MicrosoftAccount, MicrosoftSettings
-from tests.browser import MemberBrowser
-from tests.conftest import seeded_user
-from tests.membership.test_sign_in import sign_in
+from tests.support.browser import MemberBrowser
+from tests.support.members import seeded_user, sign_in
 
 
 def test_a_member_grants_one_more_scope_without_losing_the_others(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:

@@ -9,9 +9,9 @@ from django.test import Client
 
 from graphfns.app_tokens import AppTokenCache
 from membership.models import MicrosoftSettings
-from tests.conftest import Connect, account_of
-from tests.graphfns.conftest import failure
-from tests.membership.test_settings_validation import errors, settings_form
+from tests.support.api import failure
+from tests.support.members import Connect, account_of
+from tests.support.settings import errors, settings_form
 
 
 @pytest.mark.django_db

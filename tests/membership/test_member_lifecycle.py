@@ -12,11 +12,9 @@ from django.utils import timezone
 
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
 from membership.refresh import plan_sweep
-from tests.browser import MemberBrowser
-from tests.conftest import Connect, account_of
-from tests.graphfns.conftest import failure, graph_calls
-from tests.membership.test_sign_in import sign_in
-from tests.membership.test_sign_in_rejections import callback_url_for
+from tests.support.api import failure, graph_calls
+from tests.support.browser import MemberBrowser
+from tests.support.members import Connect, account_of, callback_url_for, sign_in
 
 
 def deactivate(user: User) -> None:

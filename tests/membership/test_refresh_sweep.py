@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from membership.models import MicrosoftAccount, RefreshSweep
 from membership.refresh import plan_sweep, run_batch
-from tests.conftest import Connect, Workers, account_of
+from tests.support.members import Connect, account_of
+from tests.support.workers import Workers
 
 
 def age(account: MicrosoftAccount, days: int) -> None:

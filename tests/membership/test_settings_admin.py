@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from membership.models import MicrosoftSettings, SignInMode
-from tests.conftest import CLIENT_ID, GUID
+from tests.support.settings import CLIENT_ID, GUID
 
 pytestmark = pytest.mark.django_db
 

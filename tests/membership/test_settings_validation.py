@@ -6,35 +6,11 @@ from typing import Any
 
 import pytest
 
-from membership.forms import MicrosoftSettingsForm, SignInModeForm
+from membership.forms import SignInModeForm
 from membership.models import MicrosoftSettings, SignInMode
-from tests.conftest import CLIENT_ID, GUID
+from tests.support.settings import GUID, errors, settings_form
 
 pytestmark = pytest.mark.django_db
-
-
-def settings_form(**changes: Any) -> MicrosoftSettingsForm:
-    data = {
-        "enabled": "",
-        "client_id": CLIENT_ID,
-        "client_secret": "",
-        "tenant": "organizations",
-        "allowed_tenant_ids": "",
-        "authority_host": "https://login.microsoftonline.com",
-        "graph_url": "https://graph.microsoft.com",
-        "default_scopes": "User.Read",
-        "app_tenant_id": "",
-        "callback_url": "",
-        "logout_url": "",
-        "failure_url": "",
-    }
-    data.update(changes)
-    return MicrosoftSettingsForm(data=data, instance=MicrosoftSettings(pk=1))
-
-
-def errors(form: Any, field: str) -> str:
-    assert not form.is_valid()
-    return " ".join(form.errors[field])
 
 
 def test_a_complete_form_is_valid() -> None:

@@ -9,23 +9,13 @@ from django.contrib.auth.models import Group, User
 
 from membership.accounts import microsoft_email
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
-from tests.browser import MemberBrowser
-from tests.conftest import seeded_user
+from tests.support.browser import MemberBrowser
+from tests.support.members import seeded_user, sign_in
 
 
 def last_authorize_scopes(emulator: Any) -> set[str]:
     log = emulator.emulator.runtime["identity"].authorize_log
     return set(log[-1]["scope"].split())
-
-
-def sign_in(live_server: Any, member: MemberBrowser, emulator: Any, nickname: str, query: str = "") -> Any:
-    """Sign in through the emulator's pages as a seeded user, accepting consent if asked."""
-    user = seeded_user(emulator, nickname)
-    member.get(f"{live_server.url}/auth/microsoft/login/{query}")
-    member.pick_user(user["id"])
-    if "decision" in member.page.text and "accept" in member.page.text:
-        member.accept()
-    return member.page
 
 
 def test_a_member_signs_in_with_the_default_scopes(live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:

@@ -8,22 +8,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from membership.models import MicrosoftAccount, MicrosoftSettings
-from tests.browser import MemberBrowser
-from tests.conftest import seeded_user
+from tests.support.browser import MemberBrowser
+from tests.support.members import callback_url_for, seeded_user
 
 
 def assert_nothing_kept(live_server: Any, member: MemberBrowser) -> None:
     assert MicrosoftAccount.objects.count() == 0
     assert member.get(f"{live_server.url}/account/").url.startswith(f"{live_server.url}/signin/")
-
-
-def callback_url_for(live_server: Any, member: MemberBrowser, emulator: Any, nickname: str = "lee") -> str:
-    """Run the flow up to the emulator's redirect back, without following it."""
-    member.get(f"{live_server.url}/auth/microsoft/login/")
-    response = member.pick_user(seeded_user(emulator, nickname)["id"], allow_redirects=False)
-    location = response.headers["location"]
-    assert location.startswith(f"{live_server.url}/auth/microsoft/callback/"), location
-    return location
 
 
 def failure_code(page: Any) -> str:

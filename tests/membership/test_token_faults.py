@@ -26,8 +26,8 @@ from membership import identity, tokens
 from membership.failures import Reason
 from membership.http import lock_ttl, longest_call
 from membership.models import MicrosoftAccount, MicrosoftSettings
-from tests.conftest import Connect, account_of
-from tests.graphfns.conftest import failure
+from tests.support.api import failure
+from tests.support.members import Connect, account_of
 
 TOKEN_PATH = "/*/oauth2/v2.0/token"
 DISCOVERY_PATH = "/*/v2.0/.well-known/openid-configuration"

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from membership import tokens
 from membership.models import MicrosoftAccount
-from tests.graphfns.conftest import Connect, account_of
+from tests.support.members import Connect, account_of
 
 
 def expire(account: MicrosoftAccount) -> None:

@@ -14,8 +14,8 @@ from django.test import Client
 
 from membership.models import MicrosoftSettings
 from project import health
-from tests.conftest import database_url
 from tests.support.servers import PrivateRedis, free_port
+from tests.support.workers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from graphfns.app_tokens import clear_app_token_cache
 from graphfns.models import ApiKey
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from membership.refresh import plan_sweep, run_batch
-from tests.conftest import Connect, account_of
+from tests.support.members import Connect, account_of
 
 TOKEN = "scrape-me-0123456789"
 ADELE = {"params": {"user_id": "adele@contoso.test"}}

@@ -17,7 +17,8 @@ from typing import Any
 
 from django.conf import settings
 
-from tests.conftest import Connect, database_url
+from tests.support.members import Connect
+from tests.support.workers import database_url
 
 ROOT = Path(settings.BASE_DIR)
 WRITE_ENV = runpy.run_path(str(ROOT / "scripts" / "write_env.py"))

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from graphfns.models import ApiKey, FunctionCall
 from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep, SignInMode
-from tests.conftest import GUID
+from tests.support.settings import GUID
 
 pytestmark = pytest.mark.django_db
 

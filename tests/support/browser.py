@@ -1,13 +1,17 @@
-"""Follow the emulator's sign-in pages with requests: parse forms, press buttons, stop at the app.
+"""Scripted browsers over requests: parse the emulator's forms, press buttons, follow redirects.
 
-No browser: each page is plain HTML forms, so "pressing" a button means submitting its form with
-the hidden fields and the button's own name/value, as a browser would.
+No real browser: each page is plain HTML forms, so "pressing" a button means submitting its form
+with the hidden fields and the button's own name/value, as a browser would. ``Browser`` walks the
+emulator's sign-in pages and stops at the app (the emulator's own tests); ``MemberBrowser`` is a
+member signing in to the site through Django's live server (the end-to-end sign-in tests). The one
+real-browser test lives in tests/e2e/.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
@@ -139,3 +143,48 @@ def authorize_url(base_url: str, tenant: str, client_id: str, **params: str) -> 
     query = {"client_id": client_id, "response_type": "code", "redirect_uri": APP_REDIRECT,
              "scope": "openid profile offline_access User.Read", "state": "st-1", **params}
     return f"{base_url}/{tenant}/oauth2/v2.0/authorize?{urlencode(query)}"
+
+
+class MemberBrowser:
+    def __init__(self, ca_file: str) -> None:
+        self.http = requests.Session()
+        self.http.trust_env = False
+        self.http.verify = ca_file
+        self.page: requests.Response | None = None
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        self.page = self.http.get(url, **kwargs)
+        return self.page
+
+    def post(self, url: str, data: dict[str, str], **kwargs: Any) -> requests.Response:
+        self.page = self.http.post(url, data=data, **kwargs)
+        return self.page
+
+    def forms(self) -> list[Form]:
+        assert self.page is not None
+        return forms(self.page.text)
+
+    def press(self, name: str, value: str | None = None, **kwargs: Any) -> requests.Response:
+        """Submit the form holding the button ``name`` (with ``value``, if several)."""
+        assert self.page is not None
+        for form in self.forms():
+            for button in form.buttons:
+                if button.name == name and (value is None or button.value == value):
+                    data = {**form.fields, name: button.value or ""}
+                    return self.post(urljoin(self.page.url, form.action), data, **kwargs)
+        raise AssertionError(f"no button {name}={value} on {self.page.url}:\n{self.page.text[:2000]}")
+
+    def pick_user(self, user_id: str, **kwargs: Any) -> requests.Response:
+        """On the emulator's sign-in page, choose the seeded user with this object id."""
+        assert self.page is not None
+        for form in self.forms():
+            for button in form.buttons:
+                if button.name == "user" and (button.value or "").endswith(":" + user_id):
+                    return self.press("user", button.value, **kwargs)
+        raise AssertionError(f"user {user_id} not offered on {self.page.url}")
+
+    def accept(self) -> requests.Response:
+        return self.press("decision", "accept")
+
+    def decline(self) -> requests.Response:
+        return self.press("decision", "decline")

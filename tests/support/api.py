@@ -1,14 +1,22 @@
-"""Graph-function tests use the shared fixtures of tests/conftest.py (``connect`` among them)."""
+"""Calling graph functions in tests: the HTTP API, ``graphfns.execute``'s errors, the emulator's Graph count."""
 
+from __future__ import annotations
+
+import json
 from typing import Any
 
 import pytest
+from django.test import Client
 
 import graphfns
 from graphfns.errors import FunctionError
-from tests.conftest import Connect, account_of
 
-__all__ = ["Connect", "account_of", "failure", "graph_calls"]
+
+def post(client: Client, url: str, body: Any = None, key: str | None = None, **extra: Any) -> Any:
+    data = body if isinstance(body, str | bytes) else json.dumps(body if body is not None else {})
+    if key:
+        extra["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return client.post(url, data=data, content_type="application/json", **extra)
 
 
 def failure(name: str, params: dict[str, Any], auth_user: Any = None) -> FunctionError:
