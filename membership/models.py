@@ -243,7 +243,9 @@ class MicrosoftSettings(models.Model):
         now = time.monotonic()
         if memo is not None and now - memo[1] <= CURRENT_MEMO_SECONDS:
             return memo[0]
-        row = cls.objects.filter(pk=1).first() or cls()
+        row = cls.objects.filter(pk=1).first()
+        if row is None:
+            return cls()  # not memoised: the first save takes effect at once in every process
         _current["row"] = (row, now)
         return row
 
