@@ -231,41 +231,36 @@ class EstimatedCountPaginator(Paginator):
         return max(counted, int(plan[0]["Plan"]["Plan Rows"]))
 
 
-class FunctionFilter(admin.SimpleListFilter):
-    """Choices from the function registry: no DISTINCT over the log."""
+class ChoicesFromCode(admin.SimpleListFilter):
+    """A call-log filter on the column named ``parameter_name``; subclasses list the choices from code
+    (the registry, the catalog), never from a DISTINCT over the log."""
 
+    def queryset(self, request: HttpRequest, queryset: QuerySet[FunctionCall]) -> QuerySet[FunctionCall]:
+        return queryset.filter(**{self.parameter_name: self.value()}) if self.value() else queryset
+
+
+class FunctionFilter(ChoicesFromCode):
     title = "function"
     parameter_name = "function"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [(name, name) for name in sorted(load())]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[FunctionCall]) -> QuerySet[FunctionCall]:
-        return queryset.filter(function=self.value()) if self.value() else queryset
 
-
-class ErrorCodeFilter(admin.SimpleListFilter):
-    """Choices from the error catalog: no DISTINCT over the log."""
-
+class ErrorCodeFilter(ChoicesFromCode):
     title = "error code"
     parameter_name = "error_code"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [(code, code) for code in sorted(CATALOG)]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[FunctionCall]) -> QuerySet[FunctionCall]:
-        return queryset.filter(error_code=self.value()) if self.value() else queryset
 
-
-class ModeFilter(admin.SimpleListFilter):
+class ModeFilter(ChoicesFromCode):
     title = "mode"
     parameter_name = "mode"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("delegated", "Delegated (for a member)"), ("application", "Application")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[FunctionCall]) -> QuerySet[FunctionCall]:
-        return queryset.filter(mode=self.value()) if self.value() else queryset
 
 
 @admin.register(FunctionCall)
