@@ -236,7 +236,7 @@ class ChoicesFromCode(admin.SimpleListFilter):
     (the registry, the catalog), never from a DISTINCT over the log."""
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[FunctionCall]) -> QuerySet[FunctionCall]:
-        return queryset.filter(**{self.parameter_name: self.value()}) if self.value() else queryset
+        return queryset.filter(**{str(self.parameter_name): self.value()}) if self.value() else queryset
 
 
 class FunctionFilter(ChoicesFromCode):
