@@ -49,12 +49,18 @@ def _body(req: Request) -> dict[str, Any]:
     return data
 
 
+class NotFound(Exception):
+    pass
+
+
 def _handles_bad_requests(fn: Any) -> Any:
     def wrapper(emu: Emulator, req: Request) -> Response:
         try:
             return fn(emu, req)
         except BadRequest as exc:
             return _problem(400, str(exc))
+        except NotFound as exc:
+            return _problem(404, str(exc))
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -194,6 +200,14 @@ def delete_fault(emu: Emulator, req: Request) -> Response:
 # -- users: forced refresh-token failures and consent ------------------------------------------
 
 
+def _path_user(emu: Emulator, req: Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(tenant, user) named by the path's {user} (UPN or id), or a 404."""
+    found = find_user(emu, req.params["user"])
+    if found is None:
+        raise NotFound(f"No user {req.params['user']}.")
+    return found
+
+
 FORCED_CODES = (50173, 700082, 70008, 65001, 50076, 50079, 53003)
 
 
@@ -207,23 +221,19 @@ def force_invalid_grant(emu: Emulator, req: Request) -> Response:
     code = data.get("code", 50173)
     if code not in FORCED_CODES:
         raise BadRequest(f"'code' must be one of {', '.join(map(str, FORCED_CODES))}.")
-    found = find_user(emu, req.params["user"])
-    if found is None:
-        return _problem(404, f"No user {req.params['user']}.")
-    _, user = found
+    _, user = _path_user(emu, req)
     with emu.lock:
         store(emu).invalid_grant[user["id"]] = {"code": code, "since": emu.now()}
     return json_response({"user": user["id"], "code": code})
 
 
 @route("DELETE", "/_emulator/users/{user}/invalid-grant")
+@_handles_bad_requests
 def clear_invalid_grant(emu: Emulator, req: Request) -> Response:
-    found = find_user(emu, req.params["user"])
-    if found is None:
-        return _problem(404, f"No user {req.params['user']}.")
+    _, user = _path_user(emu, req)
     with emu.lock:
-        removed = store(emu).invalid_grant.pop(found[1]["id"], None) is not None
-    return json_response({"user": found[1]["id"], "removed": removed})
+        removed = store(emu).invalid_grant.pop(user["id"], None) is not None
+    return json_response({"user": user["id"], "removed": removed})
 
 
 CRITICAL_EVENTS = ("sessions_revoked", "location_changed")
@@ -243,10 +253,7 @@ def critical_event(emu: Emulator, req: Request) -> Response:
     kind = data.get("kind", "sessions_revoked")
     if kind not in CRITICAL_EVENTS:
         raise BadRequest(f"'kind' must be one of {', '.join(CRITICAL_EVENTS)}.")
-    found = find_user(emu, req.params["user"])
-    if found is None:
-        return _problem(404, f"No user {req.params['user']}.")
-    _, user = found
+    _, user = _path_user(emu, req)
     with emu.lock:
         now = emu.now()
         # Tokens valid from the event's second on are caught too: the challenge asks for nbf ≥ the next
@@ -259,12 +266,10 @@ def critical_event(emu: Emulator, req: Request) -> Response:
 
 
 @route("DELETE", "/_emulator/users/{user}/consent")
+@_handles_bad_requests
 def withdraw_consent(emu: Emulator, req: Request) -> Response:
     """Withdraw the consent this user gave (all apps); tenant-wide admin consent stays."""
-    found = find_user(emu, req.params["user"])
-    if found is None:
-        return _problem(404, f"No user {req.params['user']}.")
-    tenant, user = found
+    tenant, user = _path_user(emu, req)
     withdrawn: dict[str, list[str]] = {}
     with emu.lock:
         for app in emu.state["apps"]:
