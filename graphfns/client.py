@@ -29,7 +29,6 @@ from graphfns.metrics import GRAPH_RETRIES
 from membership.endpoints import EndpointNotAllowed, check_graph
 from membership.failures import Reason, failed_host, transport_reason
 from membership.http import microsoft_session, time_left
-from membership.http import timeout as http_timeout
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,8 @@ class GraphClient:
         return own if outer is None else min(own, outer)
 
     def _attempt_timeout(self, left: float) -> tuple[float, float]:
-        connect, read = self.timeout or http_timeout()
+        # Only this request's deadline: the session itself applies the timeout policy.
+        connect, read = self.timeout or (left, left)
         return (max(0.1, min(connect, left)), max(0.1, min(read, left)))
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
