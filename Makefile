@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-postgres chromium lint bench clean
+.PHONY: install demo test test-postgres test-tools lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,12 +23,13 @@ demo: $(STAMP) .env
 
 # The whole suite. DATABASE_URL / REDIS_URL from the environment select PostgreSQL and Redis
 # (CI sets them); without them it runs on SQLite with the file cache and no server.
-test: $(STAMP) chromium
+test: $(STAMP) test-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The real-browser test drives Debian's Chromium: installed here when missing (needs root or sudo).
-chromium:
-	@bash scripts/install-chromium
+# Debian's chromium (the real-browser test) and redis-server (the Redis-outage tests): installed here
+# when missing (needs root or sudo).
+test-tools:
+	@bash scripts/install-test-tools
 
 # mypy's Django plugin loads the settings: give it throwaway keys.
 lint: $(STAMP)

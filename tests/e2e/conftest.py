@@ -14,7 +14,7 @@ from emulator.browser import CHROMIUM, chromium_page
 @pytest.fixture
 def browser_page(emulator: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"No Chromium at {CHROMIUM}: `make test` installs Debian's (scripts/install-chromium).")
+        pytest.fail(f"No Chromium at {CHROMIUM}: `make test` installs Debian's (scripts/install-test-tools).")
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
     # afterwards are plain synchronous calls, so Django's async guard is lifted for this test
     # (monkeypatch restores it afterwards, also when the browser fails to start).
