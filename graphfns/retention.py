@@ -53,7 +53,8 @@ def purge(days: int | None = None, now: datetime | None = None, *, budget: float
           batch: int | None = None, pause: float | None = None) -> Purge:
     """Delete call log entries older than ``days`` (default: the retention setting) in batches.
 
-    ``budget``: stop starting new batches after this many seconds (the rest is left for the next run).
+    ``budget``: stop starting new batches after this many seconds (the rest is left for the next run);
+    the first batch always runs, so every run makes progress.
     """
     days = retention_days() if days is None else days
     if days < 0:
@@ -73,7 +74,9 @@ def purge(days: int | None = None, now: datetime | None = None, *, budget: float
         seal_day(day)
         day += timedelta(days=1)
     while True:
-        if deadline is not None and time.monotonic() > deadline:
+        # Past the budget no further batch starts, but one always runs: a run whose statistics step
+        # used up the budget still makes progress.
+        if deadline is not None and result.batches and time.monotonic() > deadline:
             result.finished = False
             log.info("Call log purge stopped at its time budget after %d entries; older entries remain.",
                      result.deleted)

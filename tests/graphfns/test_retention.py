@@ -116,6 +116,13 @@ def test_a_purge_out_of_time_leaves_the_rest_for_the_next_run(settings: Any) -> 
     assert not FunctionCall.objects.exists()
 
 
+def test_a_purge_whose_budget_is_spent_before_it_starts_still_deletes_one_batch(settings: Any) -> None:
+    settings.GRAPH_CALL_LOG_PURGE_BATCH_SIZE = 2
+    old_entries(5)
+    done = purge(30, budget=0, pause=0)  # the statistics step alone outlasts a budget of nothing
+    assert (done.deleted, done.batches, done.finished) == (2, 1, False)
+
+
 def test_the_scheduled_task_purges_and_beat_runs_it_hourly(settings: Any) -> None:
     from django_celery_beat.models import PeriodicTask
 
