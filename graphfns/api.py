@@ -23,7 +23,7 @@ from graphfns.authentication import SELF, authenticate
 from graphfns.errors import FunctionError
 from graphfns.execution import MAX_NESTING, check_json_values, execute
 from graphfns.openapi import document
-from graphfns.registry import load
+from graphfns.registry import function_named, load
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +106,7 @@ def function_list(request: HttpRequest) -> JsonResponse:
 
 @api_view("GET")
 def function_detail(request: HttpRequest, name: str) -> JsonResponse:
-    fn = load().get(name)
-    if fn is None:
-        raise FunctionError("UnknownFunction", f"There is no function {name!r}. GET /api/functions/ lists them.")
-    return JsonResponse(fn.describe())
+    return JsonResponse(function_named(name).describe())
 
 
 @api_view("GET")
@@ -120,8 +117,7 @@ def openapi(request: HttpRequest) -> JsonResponse:
 @api_view("POST")
 def function_execute(request: HttpRequest, name: str) -> JsonResponse:
     caller = authenticate(request, csrf=True)
-    if name not in load():
-        raise FunctionError("UnknownFunction", f"There is no function {name!r}. GET /api/functions/ lists them.")
+    function_named(name)
     body = read_body(request)
     acting = caller.acting_user(name, body.get("auth_user_id", SELF))
     params = body.get("params", {})

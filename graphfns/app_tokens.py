@@ -19,11 +19,11 @@ from msal.exceptions import MsalServiceError
 
 from graphfns.errors import CLIENT_CREDENTIAL_MESSAGES, FunctionError, error_for
 from graphfns.metrics import APP_TOKEN_RENEWALS
-from membership.encryption import UndecryptableValue, decrypt, encrypt
 from membership.failures import Reason, SignInFailure, aadsts_codes, reason_from_aad, unreachable
-from membership.http import lock_ttl
 from membership.identity import authority_url, msal_app
-from membership.locks import LockTimeout, held
+from membership.lib.encryption import UndecryptableValue, decrypt, encrypt
+from membership.lib.http import lock_ttl
+from membership.lib.locks import LockTimeout, held
 from membership.models import MicrosoftSettings
 from membership.scopes import GRAPH_RESOURCE
 

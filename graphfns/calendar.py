@@ -9,8 +9,7 @@ from typing import Any
 
 from graphfns.client import graph_failure
 from graphfns.errors import FunctionError
-from graphfns.execution import Call
-from graphfns.registry import USER_ID, function, schema
+from graphfns.registry import USER_ID, Call, function, schema
 from graphfns.resources import (
     REQUEST_PARAMS,
     checked_path,

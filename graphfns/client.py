@@ -26,9 +26,9 @@ from django.conf import settings
 
 from graphfns.errors import FunctionError, error_for
 from graphfns.metrics import GRAPH_RETRIES
-from membership.endpoints import EndpointNotAllowed, check_graph
 from membership.failures import Reason, failed_host, transport_reason
-from membership.http import microsoft_session, time_left
+from membership.lib.endpoints import EndpointNotAllowed, check_graph
+from membership.lib.http import microsoft_session, time_left
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ MIN_ATTEMPT = 1.0  # seconds: no retry is started with less time than this left 
 class GraphClient:
     """``deadline``: seconds one request may take in all, answers awaited and retries included
     (default MICROSOFT_GRAPH_DEADLINE); ``timeout``: (connect, read) per attempt, capped by the
-    session's policy (membership.http)."""
+    session's policy (membership.lib.http)."""
 
     def __init__(self, graph_url: str, token: str, *, max_attempts: int = 4, deadline: float | None = None,
                  timeout: tuple[float, float] | None = None,
@@ -101,7 +101,7 @@ class GraphClient:
 
     def _left(self, started: float) -> float:
         own = self.deadline - (time.monotonic() - started)
-        outer = time_left()  # a membership.http.deadline block around the whole call
+        outer = time_left()  # a membership.lib.http.deadline block around the whole call
         return own if outer is None else min(own, outer)
 
     def _attempt_timeout(self, left: float) -> tuple[float, float]:

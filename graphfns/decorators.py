@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from membership.models import MicrosoftAccount
-from membership.modes import missing_scopes
+from membership.scopes import missing_scopes
 
 View = Callable[..., HttpResponse]
 

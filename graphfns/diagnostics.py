@@ -19,8 +19,8 @@ from graphfns.app_tokens import AppTokenCache, app_token_failure
 from graphfns.errors import FunctionError, error_for
 from graphfns.execution import execute
 from membership.failures import Reason, SignInFailure, unreachable
-from membership.http import microsoft_session
 from membership.identity import authority_url, msal_app
+from membership.lib.http import microsoft_session
 from membership.models import MicrosoftSettings
 from membership.scopes import GRAPH_RESOURCE
 

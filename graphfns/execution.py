@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -27,68 +24,14 @@ from graphfns.client import GraphClient
 from graphfns.errors import FunctionError, error_for
 from graphfns.metrics import FUNCTION_CALLS, GRAPH_REQUEST_SECONDS
 from graphfns.models import FunctionCall
-from graphfns.registry import Function, load
+from graphfns.registry import LONE_SURROGATE, Call, Function, Progress, function_named, has_lone_surrogate, load
 from membership import tokens
 from membership.models import MicrosoftAccount, MicrosoftSettings
-from membership.modes import scope_key
-from membership.validators import is_guid
+from membership.scopes import scope_key
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
-
-
-@dataclass
-class Call:
-    """What a function handler works with: the Graph client, who acts, and helpers."""
-
-    function: Function
-    client: GraphClient
-    mode: str  # "delegated" | "application"
-    auth_user: AbstractBaseUser | None
-    account: MicrosoftAccount | None
-    idempotency_key: str | None = None
-    progress: Progress | None = None
-
-    @property
-    def delegated(self) -> bool:
-        return self.mode == "delegated"
-
-    def user_path(self, user_id: str) -> str:
-        """The Graph path of a user: 'me', a platform user id, an object id or a UPN."""
-        user_id = str(user_id).strip()
-        if has_lone_surrogate(user_id):
-            raise FunctionError("ValidationError", f"user_id: {LONE_SURROGATE}", field="user_id")
-        if user_id.lower() == "me":
-            if not self.delegated:
-                raise FunctionError("ValidationError", "user_id 'me' needs a member to act as: give auth_user_id.",
-                                    field="user_id")
-            return "/me"
-        if user_id.isascii() and user_id.isdigit():
-            account = MicrosoftAccount.objects.of_member(int(user_id))
-            if account is None:
-                raise FunctionError("NotConnected", f"Platform user {user_id} has no connected Microsoft account.",
-                                    field="user_id")
-            return f"/users/{account.object_id}"
-        if is_guid(user_id) or re.fullmatch(r"[^@\s/]+@[^@\s/]+", user_id):
-            return f"/users/{quote(user_id)}"
-        raise FunctionError("ValidationError", "user_id must be 'me', a platform user id, a Microsoft object id or "
-                            "a user principal name.", field="user_id")
-
-    def report(self, done: int, total: int) -> None:
-        if self.progress is not None:
-            self.progress(done, total)
-
-
 MAX_NESTING = 32  # levels of objects and arrays in params; Graph's own bodies need a handful
-LONE_SURROGATE = "the text holds a lone surrogate (such as \\ud800), which is not a character and cannot be sent."
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-def has_lone_surrogate(text: str) -> bool:
-    return _SURROGATE.search(text) is not None
-
-
 def check_json_values(value: Any, field: str = "") -> None:
     """Refuse what JSON cannot carry to Graph: NaN and infinities, lone surrogates, nesting beyond MAX_NESTING.
 
@@ -211,9 +154,7 @@ def execute(name: str, params: dict[str, Any] | None = None, auth_user: Abstract
     Returns the function's result or raises ``FunctionError`` with a catalog code.
     """
     started = time.perf_counter()
-    fn = load().get(name)
-    if fn is None:
-        raise FunctionError("UnknownFunction", f"There is no function {name!r}. GET /api/functions/ lists them.")
+    fn = function_named(name)
     user = None
     client: GraphClient | None = None
     mode = "delegated" if auth_user is not None else "application"

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 import graphfns
 from graphfns.errors import FunctionError
-from membership.http import deadline
+from membership.lib.http import deadline
 from membership.models import MicrosoftAccount
 
 UPCOMING_DAYS = 14

@@ -1,20 +1,24 @@
 """The function registry: every Graph function with its schema, permissions, description, example.
 
 A function is a plain Python callable ``handler(call, params) -> result`` registered with
-``@function(...)``. The registry is the single source for the HTTP catalog, the OpenAPI document,
-the CLI and the README's function table.
+``@function(...)``; ``Call`` is what the handler is given. The registry is the single source for the
+HTTP catalog, the OpenAPI document, the CLI and the README's function table.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import quote
 
-if TYPE_CHECKING:
-    from graphfns.execution import Call
+from django.contrib.auth.models import AbstractBaseUser
 
-Handler = Callable[["Call", dict[str, Any]], Any]
+from graphfns.client import GraphClient
+from graphfns.errors import FunctionError
+from membership.models import MicrosoftAccount
+from membership.validators import is_guid
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,61 @@ class Function:
         }
 
 
+Handler = Callable[["Call", dict[str, Any]], Any]
 REGISTRY: dict[str, Function] = {}
+
+
+LONE_SURROGATE = "the text holds a lone surrogate (such as \\ud800), which is not a character and cannot be sent."
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Call:
+    """What a function handler works with: the Graph client, who acts, and helpers."""
+
+    function: Function
+    client: GraphClient
+    mode: str  # "delegated" | "application"
+    auth_user: AbstractBaseUser | None
+    account: MicrosoftAccount | None
+    idempotency_key: str | None = None
+    progress: Progress | None = None
+
+    @property
+    def delegated(self) -> bool:
+        return self.mode == "delegated"
+
+    def user_path(self, user_id: str) -> str:
+        """The Graph path of a user: 'me', a platform user id, an object id or a UPN."""
+        user_id = str(user_id).strip()
+        if has_lone_surrogate(user_id):
+            raise FunctionError("ValidationError", f"user_id: {LONE_SURROGATE}", field="user_id")
+        if user_id.lower() == "me":
+            if not self.delegated:
+                raise FunctionError("ValidationError", "user_id 'me' needs a member to act as: give auth_user_id.",
+                                    field="user_id")
+            return "/me"
+        if user_id.isascii() and user_id.isdigit():
+            account = MicrosoftAccount.objects.of_member(int(user_id))
+            if account is None:
+                raise FunctionError("NotConnected", f"Platform user {user_id} has no connected Microsoft account.",
+                                    field="user_id")
+            return f"/users/{account.object_id}"
+        if is_guid(user_id) or re.fullmatch(r"[^@\s/]+@[^@\s/]+", user_id):
+            return f"/users/{quote(user_id)}"
+        raise FunctionError("ValidationError", "user_id must be 'me', a platform user id, a Microsoft object id or "
+                            "a user principal name.", field="user_id")
+
+    def report(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
 
 # Shared parameter schemas.
 USER_ID = {
@@ -71,6 +129,15 @@ def function(name: str, *, description: str, params: dict[str, Any], delegated: 
         return handler
 
     return register
+
+
+def function_named(name: str) -> Function:
+    """The function called ``name``, or FunctionError ``UnknownFunction`` (the one check every caller makes)."""
+    fn = load().get(name)
+    if fn is None:
+        raise FunctionError("UnknownFunction", f"There is no function {name!r}. The function list (the API's "
+                            "functions/ or `manage.py graph list`) names them.")
+    return fn
 
 
 def load() -> dict[str, Function]:

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from graphfns.errors import FunctionError
-from graphfns.execution import LONE_SURROGATE, Call, has_lone_surrogate
+from graphfns.registry import LONE_SURROGATE, Call, has_lone_surrogate
 
 SELECT = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9]*$"}, "maxItems": 50,
           "description": "Properties to return ($select)."}

@@ -13,8 +13,7 @@ from urllib.parse import unquote
 
 from graphfns.client import graph_failure
 from graphfns.errors import FunctionError
-from graphfns.execution import Call
-from graphfns.registry import USER_ID, function, schema
+from graphfns.registry import USER_ID, Call, function, schema
 from graphfns.resources import (
     PAGING,
     REQUEST_PARAMS,

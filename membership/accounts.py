@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from membership.failures import SignInFailure
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
-from membership.modes import find_mode, missing_scopes, resolve_scopes
-from membership.scopes import OIDC_SCOPES
+from membership.scopes import OIDC_SCOPES, missing_scopes
 
 User = get_user_model()
 
@@ -134,10 +133,10 @@ def disconnect(account: MicrosoftAccount) -> None:
 
 def required_scopes(ms: MicrosoftSettings, account: MicrosoftAccount) -> list[str]:
     try:
-        mode = find_mode(account.mode)
+        mode = SignInMode.named(account.mode)
     except SignInFailure:
         mode = None  # the mode was removed: the defaults apply
-    return resolve_scopes(ms, mode)
+    return ms.scopes_for(mode)
 
 
 def mark_accounts_needing_reconsent(ms: MicrosoftSettings) -> int:

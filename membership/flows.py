@@ -25,9 +25,8 @@ from msal.exceptions import MsalServiceError
 
 from membership.accounts import link_member, store_tokens
 from membership.failures import SignInFailure, failure_from_aad
-from membership.identity import authority_url, has_credential, msal_app, validate_id_token
+from membership.identity import authority_url, msal_app, validate_id_token
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
-from membership.modes import find_mode, resolve_scopes
 from membership.scopes import EMAIL_SCOPE, GRAPH_RESOURCE
 
 log = logging.getLogger(__name__)
@@ -54,17 +53,6 @@ def safe_next(request: HttpRequest, target: str | None) -> str:
     return ""
 
 
-def settings_or_fail() -> MicrosoftSettings:
-    ms = MicrosoftSettings.current()
-    if not ms.enabled or not ms.client_id:
-        raise SignInFailure("disabled")
-    # has_credential() raises secret_unreadable (503) for a stored secret or private key FIELD_ENCRYPTION_KEY
-    # cannot decrypt: not "disabled", since the site is configured and its administrator has something to fix.
-    if not has_credential(ms):
-        raise SignInFailure("disabled")
-    return ms
-
-
 def _callback_uri(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("membership:callback"))
 
@@ -84,9 +72,9 @@ def begin_sign_in(
 
     ``claims_challenge``: the claims (JSON) a Graph claims challenge asked for; Microsoft then signs
     the member in so as to satisfy them (multi-factor authentication, a new session)."""
-    ms = settings_or_fail()
-    mode = find_mode(mode_name)
-    scopes = resolve_scopes(ms, mode)
+    ms = MicrosoftSettings.require_enabled()
+    mode = SignInMode.named(mode_name)
+    scopes = ms.scopes_for(mode)
     for scope in extra_scopes or []:
         if scope.lower() not in {s.lower() for s in scopes}:
             scopes.append(scope)
@@ -136,12 +124,12 @@ def _pop_flow(request: HttpRequest, state: str) -> dict[str, Any]:
 
 def complete_sign_in(request: HttpRequest, params: dict[str, str]) -> SignInResult:
     """Redeem the callback: code → tokens, validate the id_token, link the member, log in."""
-    ms = settings_or_fail()
+    ms = MicrosoftSettings.require_enabled()
     if params.get("error"):
         _discard_flow(request, params.get("state", ""))
         raise failure_from_aad(params)  # type: ignore[arg-type]
     pending = _pop_flow(request, params.get("state", ""))
-    mode = find_mode(pending["mode"]) if pending["mode"] else None
+    mode = SignInMode.named(pending["mode"])
     flow = pending["flow"]
     try:
         result = msal_app(ms).acquire_token_by_auth_code_flow(flow, params)
@@ -203,7 +191,7 @@ def end_session_url(request: HttpRequest, ms: MicrosoftSettings, after: str) -> 
 
 
 def admin_consent_url(request: HttpRequest) -> str:
-    ms = settings_or_fail()
+    ms = MicrosoftSettings.require_enabled()
     state = secrets.token_urlsafe(24)
     request.session[ADMIN_CONSENT_STATE] = state
     tenant = ms.tenant if ms.tenant != "common" else "organizations"

@@ -19,10 +19,9 @@ from django.core.cache import cache
 from msal.exceptions import MsalServiceError
 
 from membership.certificates import Certificate, client_assertion
-from membership.encryption import UndecryptableValue
-from membership.endpoints import AUTHORITY_HOSTS, EndpointNotAllowed, check_authority
 from membership.failures import SignInFailure, unavailable, unreachable
-from membership.http import microsoft_session
+from membership.lib.endpoints import AUTHORITY_HOSTS, EndpointNotAllowed, check_authority
+from membership.lib.http import microsoft_session
 from membership.models import MicrosoftSettings
 from membership.validators import is_guid
 
@@ -52,14 +51,6 @@ def is_microsoft_host(url: str) -> bool:
     return (urlsplit(url).hostname or "") in AUTHORITY_HOSTS
 
 
-def client_secret(ms: MicrosoftSettings) -> str:
-    """The stored client secret, or a ``secret_unreadable`` failure when the key cannot decrypt it."""
-    try:
-        return ms.client_secret
-    except UndecryptableValue:
-        raise SignInFailure("secret_unreadable", "client secret undecryptable") from None
-
-
 class _SignedAssertion:
     """MSAL calls this for every token request it sends (with the token endpoint in ``context``): each
     request carries a freshly signed assertion, so none is ever presented twice."""
@@ -76,21 +67,6 @@ class _SignedAssertion:
         return f"<client assertion for certificate {self.certificate.thumbprint}>"
 
 
-def has_credential(ms: MicrosoftSettings) -> bool:
-    """Whether the credential chosen in the settings is stored (raises ``secret_unreadable`` when it is
-    stored but cannot be decrypted)."""
-    if ms.uses_certificate:
-        return bool(ms.certificate) and bool(_private_key(ms, "certificate_key"))
-    return bool(client_secret(ms))
-
-
-def _private_key(ms: MicrosoftSettings, field: str) -> str:
-    try:
-        return str(getattr(ms, field))
-    except UndecryptableValue:
-        raise SignInFailure("secret_unreadable", "certificate private key undecryptable") from None
-
-
 def client_credential(ms: MicrosoftSettings, *, next_certificate: bool = False) -> tuple[str, str | dict[str, Any]]:
     """The one place the site's credential is built for MSAL: (a fingerprint that names it without
     revealing it, the ``client_credential`` to give MSAL). Every token request (code redemption, refresh,
@@ -98,11 +74,11 @@ def client_credential(ms: MicrosoftSettings, *, next_certificate: bool = False) 
     rollover's next certificate instead, for Test configuration to try."""
     if next_certificate or ms.uses_certificate:
         cert = ms.pending_certificate if next_certificate else ms.current_certificate
-        key = _private_key(ms, "next_certificate_key" if next_certificate else "certificate_key")
+        key = ms.credential_value("next_certificate_key" if next_certificate else "certificate_key")
         if cert is None or not key:
             raise SignInFailure("invalid_client", "no certificate stored")
         return f"certificate:{cert.thumbprint_sha256}", {"client_assertion": _SignedAssertion(key, cert, ms.client_id)}
-    secret = client_secret(ms)
+    secret = ms.credential_value("client_secret")
     return f"secret:{hashlib.sha256(secret.encode()).hexdigest()}", secret
 
 

@@ -13,10 +13,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from membership.certificates import Certificate
-from membership.encryption import EncryptedTextField, UndecryptableValue
+from membership.failures import SignInFailure
+from membership.lib.encryption import EncryptedTextField, UndecryptableValue
 from membership.scopes import parse_scopes
 from membership.validators import (
-    TENANT_KEYWORDS,
     split_tenant_ids,
     validate_authority_host,
     validate_graph_url,
@@ -254,17 +254,51 @@ class MicrosoftSettings(models.Model):
         """Forget the memo of current() in this process (a signal receiver, hence ``**kwargs``)."""
         _current.pop("row", None)
 
+    @classmethod
+    def require_enabled(cls) -> MicrosoftSettings:
+        """current(), when Microsoft sign-in is switched on and has its credential; else SignInFailure
+        ``disabled`` (or ``secret_unreadable`` when the stored credential cannot be decrypted: the site is
+        configured and its administrator has something to fix)."""
+        ms = cls.current()
+        if not ms.enabled or not ms.client_id or not ms.has_credential():
+            raise SignInFailure("disabled")
+        return ms
+
+    def credential_value(self, name: str) -> str:
+        """A stored credential (``client_secret`` or a certificate's private key), decrypted; SignInFailure
+        ``secret_unreadable`` when FIELD_ENCRYPTION_KEY cannot decrypt it."""
+        try:
+            return str(getattr(self, name))
+        except UndecryptableValue:
+            what = "client secret" if name == "client_secret" else "certificate private key"
+            raise SignInFailure("secret_unreadable", f"{what} undecryptable") from None
+
+    def has_credential(self) -> bool:
+        """Whether the credential chosen in the settings is stored (``secret_unreadable`` when it is stored
+        but cannot be decrypted)."""
+        if self.uses_certificate:
+            return bool(self.certificate) and bool(self.credential_value("certificate_key"))
+        return bool(self.credential_value("client_secret"))
+
     @property
     def default_scope_list(self) -> list[str]:
         return parse_scopes(self.default_scopes).scopes
 
+    def scopes_for(self, mode: SignInMode | None) -> list[str]:
+        """The scopes a sign-in asks for: no mode → the default scopes; a mode that overrides → its
+        scopes only; else the default scopes and the mode's."""
+        if mode is None:
+            return self.default_scope_list
+        if mode.override_default_scopes:
+            return mode.scope_list
+        merged = {s.lower(): s for s in self.default_scope_list}
+        for scope in mode.scope_list:
+            merged.setdefault(scope.lower(), scope)
+        return list(merged.values())
+
     @property
     def allowed_tenants(self) -> list[str]:
         return split_tenant_ids(self.allowed_tenant_ids)
-
-    @property
-    def is_multi_tenant(self) -> bool:
-        return self.tenant.lower() in TENANT_KEYWORDS
 
     def _readable(self, name: str) -> bool:
         try:
@@ -416,6 +450,16 @@ class SignInMode(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.scopes = str(parse_scopes(self.scopes))
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def named(cls, name: str | None) -> SignInMode | None:
+        """The enabled mode called ``name``; None for no name; SignInFailure for unknown or disabled."""
+        if not name:
+            return None
+        mode = cls.objects.filter(name=name, enabled=True).first()
+        if mode is None:
+            raise SignInFailure("unknown_mode", name[:50])
+        return mode
 
     @property
     def scope_list(self) -> list[str]:

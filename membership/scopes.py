@@ -1,4 +1,5 @@
-"""Delegated permission scopes: parsing what admins type, and which scopes a sign-in asks for."""
+"""Delegated permission scopes: parsing what admins type, comparing scopes as Entra does, and the OpenID
+scopes every sign-in asks for. Which scopes a sign-in asks for is ``MicrosoftSettings.scopes_for(mode)``."""
 
 from __future__ import annotations
 
@@ -85,3 +86,18 @@ def parse_scopes(text: str) -> ParsedScopes:
     if any(s.endswith("/.default") for s in scopes) and len(scopes) > 1:
         raise ScopeError("“.default” asks for every configured permission and cannot be combined with other scopes.")
     return ParsedScopes(scopes, removed)
+
+
+def scope_key(scope: str) -> str:
+    """Compare scopes as Entra does: case-insensitive, Graph's resource prefix optional."""
+    scope = scope.strip()
+    prefix = GRAPH_RESOURCE + "/"
+    if scope.lower().startswith(prefix):
+        scope = scope[len(prefix):]
+    return scope.lower()
+
+
+def missing_scopes(granted: str | list[str], wanted: list[str]) -> list[str]:
+    """The scopes of ``wanted`` that ``granted`` (a space-separated string or a list) lacks."""
+    have = {scope_key(s) for s in (granted.split() if isinstance(granted, str) else granted)}
+    return [s for s in wanted if scope_key(s) not in have]

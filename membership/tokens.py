@@ -24,7 +24,6 @@ from django.utils import timezone
 from msal.exceptions import MsalServiceError
 
 from membership.accounts import store_tokens
-from membership.encryption import UndecryptableValue
 from membership.failures import (
     CONDITIONAL_ACCESS_BLOCKED,
     MFA_AADSTS,
@@ -34,9 +33,10 @@ from membership.failures import (
     reason_from_aad,
     unreachable,
 )
-from membership.http import lock_ttl, time_left
 from membership.identity import CLIENT_CAPABILITIES, msal_app
-from membership.locks import LockTimeout, held
+from membership.lib.encryption import UndecryptableValue
+from membership.lib.http import lock_ttl, time_left
+from membership.lib.locks import LockTimeout, held
 from membership.metrics import TOKEN_REFRESHES
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from membership.scopes import OIDC_SCOPES

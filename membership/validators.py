@@ -8,7 +8,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from membership.endpoints import EndpointNotAllowed, check_authority, check_graph
+from membership.lib.endpoints import EndpointNotAllowed, check_authority, check_graph
 from membership.scopes import ScopeError, parse_scopes
 
 TENANT_KEYWORDS = ("common", "organizations", "consumers")

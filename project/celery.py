@@ -27,13 +27,13 @@ HIDDEN = "(not logged)"
 
 def _encode(data: Any) -> str:
     # Imported here: this module loads with the project package, before Django's apps are ready.
-    from membership.encryption import encrypt
+    from membership.lib.encryption import encrypt
 
     return encrypt(json.dumps(data))
 
 
 def _decode(payload: str | bytes) -> Any:
-    from membership.encryption import decrypt
+    from membership.lib.encryption import decrypt
 
     text = payload.decode() if isinstance(payload, bytes) else payload
     return json.loads(decrypt(text, "a Celery task message or result"))

@@ -79,8 +79,8 @@ def check_broker() -> None:
 
 def microsoft_target() -> str | None:
     """The URL whose answer shows Microsoft's identity platform is reachable; None when sign-in is off."""
-    from membership.endpoints import EndpointNotAllowed, check_authority
     from membership.identity import authority_url
+    from membership.lib.endpoints import EndpointNotAllowed, check_authority
     from membership.models import MicrosoftSettings
 
     ms = MicrosoftSettings.current()
@@ -94,7 +94,7 @@ def microsoft_target() -> str | None:
 
 
 def check_microsoft(url: str) -> dict[str, Any]:
-    from membership.http import deadline, microsoft_session
+    from membership.lib.http import deadline, microsoft_session
 
     with deadline(MICROSOFT_TIMEOUT):
         status = microsoft_session().get(url, allow_redirects=False).status_code

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import membership.encryption
+import membership.lib.encryption
 import membership.validators
 
 
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('enabled', models.BooleanField(default=False, help_text='Off: the sign-in button is hidden and Graph functions answer MicrosoftAuthDisabled.', verbose_name='Sign in with Microsoft enabled')),
                 ('client_id', models.CharField(blank=True, help_text='Azure portal → App registrations → your app → Overview → Application (client) ID.', max_length=36, validators=[membership.validators.validate_guid], verbose_name='Application (client) ID')),
-                ('client_secret', membership.encryption.EncryptedTextField(blank=True, help_text='Azure portal → your app → Certificates & secrets → Client secrets → Value (copy it when created; the portal shows it only once). Stored encrypted; never shown again.', verbose_name='Client secret')),
+                ('client_secret', membership.lib.encryption.EncryptedTextField(blank=True, help_text='Azure portal → your app → Certificates & secrets → Client secrets → Value (copy it when created; the portal shows it only once). Stored encrypted; never shown again.', verbose_name='Client secret')),
                 ('client_secret_expires_on', models.DateField(blank=True, help_text='The “Expires” column next to the secret in Certificates & secrets. The admin warns 30 days before.', null=True, verbose_name='Client secret expires on')),
                 ('tenant', models.CharField(default='organizations', help_text='Who may sign in. Your Directory (tenant) ID or verified domain for a single-tenant app; “organizations” (any work or school account), “common” (also personal accounts) or “consumers” — must match “Supported account types” under Authentication in the Azure portal.', max_length=253, validators=[membership.validators.validate_tenant], verbose_name='Tenant')),
                 ('allowed_tenant_ids', models.TextField(blank=True, help_text='With a multi-tenant value above, only these Directory (tenant) IDs may sign in. One per line; empty allows every tenant.', validators=[membership.validators.validate_guid_list], verbose_name='Allowed tenant IDs')),
@@ -72,9 +72,9 @@ class Migration(migrations.Migration):
                 ('display_name', models.CharField(blank=True, max_length=255)),
                 ('granted_scopes', models.TextField(blank=True)),
                 ('mode', models.CharField(blank=True, max_length=50)),
-                ('access_token', membership.encryption.EncryptedTextField(blank=True)),
+                ('access_token', membership.lib.encryption.EncryptedTextField(blank=True)),
                 ('access_token_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('refresh_token', membership.encryption.EncryptedTextField(blank=True)),
+                ('refresh_token', membership.lib.encryption.EncryptedTextField(blank=True)),
                 ('last_refreshed_at', models.DateTimeField(blank=True, null=True)),
                 ('status', models.CharField(choices=[('active', 'Active'), ('needs_reconsent', 'Needs reconsent'), ('revoked', 'Revoked')], default='active', max_length=20)),
                 ('last_error', models.TextField(blank=True)),

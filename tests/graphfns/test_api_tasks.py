@@ -186,7 +186,7 @@ def test_a_result_file_caught_half_written_reads_as_running(client: Client, key:
     from django.core.cache import cache
 
     from graphfns.tasks import OWNER_KEY
-    from membership.encryption import encrypt
+    from membership.lib.encryption import encrypt
 
     task_id = "0d6a2d5e-8a44-4c39-9d1b-6a3f5f8e2c11"
     owner = f"api-key:{ApiKey.objects.get(name='sync job').pk}"

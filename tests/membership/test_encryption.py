@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from membership.encryption import UndecryptableValue
+from membership.lib.encryption import UndecryptableValue
 from membership.models import MicrosoftAccount, MicrosoftSettings
 
 pytestmark = pytest.mark.django_db

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from membership import identity, tokens
 from membership.failures import Reason
-from membership.http import lock_ttl, longest_call
+from membership.lib.http import lock_ttl, longest_call
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from tests.support.api import failure
 from tests.support.members import Connect, account_of

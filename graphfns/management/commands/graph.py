@@ -13,7 +13,7 @@ from graphfns import catalog
 from graphfns.diagnostics import run_checks
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
-from graphfns.registry import Function, load
+from graphfns.registry import Function, function_named, load
 from membership.models import MicrosoftAccount
 
 # Members are created by their first "Sign in with Microsoft", not by the seeded directory.
@@ -59,9 +59,10 @@ class Command(BaseCommand):
 
     def handle_call(self, *, name: str, param: list[str], params_json: str | None, as_user: str | None,
                     **options: Any) -> None:
-        fn = load().get(name)
-        if fn is None:
-            raise CommandError(f"UnknownFunction: there is no function {name!r}; `manage.py graph list` lists them.")
+        try:
+            fn = function_named(name)
+        except FunctionError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}") from None
         params = parse_params(fn, param, params_json)
         user = find_user(as_user) if as_user else None
         try:

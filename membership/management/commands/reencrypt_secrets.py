@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from membership.encryption import encrypted_fields
+from membership.lib.encryption import encrypted_fields
 
 
 class Command(BaseCommand):
