@@ -1,4 +1,9 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+
+# The modules whose @function(...) handlers make up the registry (imported once the apps are ready).
+FUNCTION_FAMILIES = ("graphfns.users", "graphfns.calendar")
 
 
 class GraphFunctionsConfig(AppConfig):
@@ -6,6 +11,8 @@ class GraphFunctionsConfig(AppConfig):
     verbose_name = "Microsoft Graph functions"
 
     def ready(self) -> None:
+        for module in FUNCTION_FAMILIES:
+            import_module(module)
         from django.db.models.signals import post_delete, post_save
 
         from graphfns.models import ApiKey, forget_api_keys

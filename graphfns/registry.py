@@ -141,8 +141,6 @@ def function_named(name: str) -> Function:
 
 
 def load() -> dict[str, Function]:
-    """The registry with every function family imported."""
-    import graphfns.calendar
-    import graphfns.users  # noqa: F401
-
+    """The registry: every function family (graphfns.apps.FUNCTION_FAMILIES) registers itself when the
+    app is ready."""
     return REGISTRY
