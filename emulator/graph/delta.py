@@ -107,6 +107,7 @@ def users_delta(emu: Emulator, req: Request, caller: Caller) -> Response:
         state = decode_token(emu, skiptoken, tid)
         since, upto, after = int(state["s"]), int(state["u"]), str(state.get("a", ""))
         select, remembered = state.get("sel"), state.get("n")
+        started = float(state["i"])  # the round's links all carry its start: a page fetched again is the same
     elif deltatoken and deltatoken.lower() == "latest":
         # Only a deltaLink for "from now on": no objects (Graph's $deltatoken=latest).
         select = odata.parse_select(req, KNOWN_PROPERTIES, "user")
@@ -117,9 +118,11 @@ def users_delta(emu: Emulator, req: Request, caller: Caller) -> Response:
         state = decode_token(emu, deltatoken, tid)
         since, upto, after = int(state["s"]), current, ""
         select, remembered = state.get("sel"), state.get("n")
+        started = now
     else:
         since, upto, after = 0, current, ""
         select, remembered = odata.parse_select(req, KNOWN_PROPERTIES, "user"), None
+        started = now
     size, preferred = _page_size(req, remembered)
 
     def in_round(obj: dict[str, Any]) -> bool:
@@ -144,11 +147,11 @@ def users_delta(emu: Emulator, req: Request, caller: Caller) -> Response:
     body: dict[str, Any] = {"@odata.context": odata.context("users", select)}
     if more:
         token = encode_token(emu, {"t": tid, "s": since, "u": upto, "a": page[-1][1], "sel": select,
-                                   "n": size, "i": now})
+                                   "n": size, "i": started})
         body["@odata.nextLink"] = _link(emu, "$skiptoken", token)
     else:
         token = encode_token(emu, {"t": tid, "s": upto, "sel": select, "n": remembered if not preferred else size,
-                                   "i": now})
+                                   "i": started})
         body["@odata.deltaLink"] = _link(emu, "$deltatoken", token)
     body["value"] = values
     headers = {"Preference-Applied": f"odata.maxpagesize={size}"} if preferred else None
