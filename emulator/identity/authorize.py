@@ -193,7 +193,8 @@ def _pick_hinted(emu: Emulator, ref: TenantRef, flow: dict[str, Any]
             if hint.lower() in (u["userPrincipalName"].lower(), u["id"]):
                 return t, u
         tenants = [ref.tenant] if ref.tenant is not None else emu.state["tenants"]
-        if any(not u.get("accountEnabled", True) for t in tenants if (u := emu.user(t, hint)) is not None):
+        named = [emu.user(t, hint) for t in tenants]
+        if any(u is not None and not u.get("accountEnabled", True) for u in named):
             raise AADError("invalid_request", 50057)  # there, but not eligible: the account is disabled
         raise AADError("invalid_request", 50034, login_hint=hint, tenant=ref.label)
     if not accounts:
