@@ -19,7 +19,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from membership import flows
-from membership.accounts import disconnect
 from membership.failures import SignInFailure
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from membership.scopes import ScopeError, parse_scopes
@@ -173,6 +172,6 @@ def account(request: HttpRequest) -> HttpResponse:
 @login_required
 def disconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(MicrosoftAccount, pk=pk, user=request.user)
-    disconnect(account)
+    account.disconnect()
     messages.success(request, f"Disconnected {account.username}. Its tokens were deleted.")
     return redirect("membership:account")
