@@ -94,7 +94,7 @@ def main() -> None:
 
     from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep
     from membership.refresh import due_accounts
-    from tests.support.workers import Workers
+    from scripts.workers import Workers
 
     call_command("migrate", verbosity=0)
     MicrosoftSettings(pk=1, enabled=True, client_id=info["client_id"], client_secret=info["client_secret"],

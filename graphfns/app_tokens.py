@@ -19,7 +19,7 @@ from msal.exceptions import MsalServiceError
 
 from graphfns.errors import CLIENT_CREDENTIAL_MESSAGES, FunctionError, error_for
 from graphfns.metrics import APP_TOKEN_RENEWALS
-from membership.failures import Reason, SignInFailure, aadsts_codes, reason_from_aad, unreachable
+from membership.failures import Reason, SignInFailure, aadsts_codes, aadsts_failure, reason_from_aad, unreachable
 from membership.identity import authority_url, msal_app
 from membership.lib.encryption import UndecryptableValue, decrypt, encrypt
 from membership.lib.http import lock_ttl
@@ -113,14 +113,11 @@ class AppTokenCache:
             return False
 
 
-# The app (or its service principal) is not in the App tenant: an administrator must consent.
-NOT_IN_TENANT_AADSTS = frozenset({700016, 65001, 7000229})
-
-
 def app_token_failure(result: dict[str, Any]) -> FunctionError:
     codes = aadsts_codes(result)
     aad = f"AADSTS{codes[0]}" if codes else str(result.get("error", ""))
-    if NOT_IN_TENANT_AADSTS & set(codes):
+    if aadsts_failure(result) == "admin_consent_required":
+        # The app (or its service principal) is not in the App tenant: an administrator must consent.
         return FunctionError("Authorization_IdentityNotFound", aad_code=aad)
     reason = reason_from_aad(result)
     if reason is Reason.CLIENT_CREDENTIALS:

@@ -12,18 +12,20 @@ from graphfns.errors import FunctionError
 from graphfns.registry import USER_ID, Call, function, schema
 from graphfns.resources import (
     REQUEST_PARAMS,
+    SELECT,
     checked_path,
     collection,
     entity,
     joined,
+    paging,
     pass_through,
     segment,
+    select,
     user_root,
 )
 
 READ = ("Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared",
         "Calendars.ReadWrite.Shared")
-READ_FULL = ("Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared", "Calendars.ReadWrite.Shared")
 WRITE = ("Calendars.ReadWrite", "Calendars.ReadWrite.Shared")
 APP_READ = ("Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite")
 APP_READ_FULL = ("Calendars.Read", "Calendars.ReadWrite")
@@ -37,17 +39,10 @@ DATETIME = {"type": "string", "minLength": 10, "maxLength": 40,
 TIME_ZONE = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"^[^\r\n\"]*$",
              "description": "Windows or IANA zone for times in the answer, e.g. 'Pacific Standard Time'."}
 ITEM_ID = {"type": "string", "minLength": 1, "maxLength": 512}
-SELECT = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9]*$"}, "maxItems": 50,
-          "description": "Properties to return ($select)."}
 EMAIL = {"type": "string", "maxLength": 320, "pattern": r"^[^@\s]+@[^@\s]+$"}
 COLOR = {"type": "string", "enum": ["auto", "lightBlue", "lightGreen", "lightOrange", "lightGray", "lightYellow",
                                    "lightTeal", "lightPink", "lightBrown", "lightRed", "maxColor"]}
-PAGING = {
-    "top": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "Page size."},
-    "limit": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "Stop after this many events."},
-    "all_pages": {"type": "boolean", "default": True, "description": "Follow @odata.nextLink to the end."},
-    "cursor": {"type": "string", "maxLength": 4000, "description": "next_cursor from a previous page."},
-}
+PAGING = paging(1000, "events")  # Outlook collections
 
 _ZONED = {"type": "object", "required": ["dateTime", "timeZone"], "additionalProperties": False, "properties": {
     "dateTime": DATETIME, "timeZone": {"type": "string", "minLength": 1, "maxLength": 100}}}
@@ -95,6 +90,13 @@ def _calendar_base(call: Call, params: dict[str, Any]) -> str:
     return f"{base}/calendars/{segment(params['calendar_id'])}" if params.get("calendar_id") else f"{base}/calendar"
 
 
+def _in_calendar(call: Call, params: dict[str, Any], name: str) -> str:
+    """``events`` or ``calendarView`` of the given calendar (calendar_id), else of the user's default one."""
+    base = call.user_path(params["user_id"])
+    return f"{base}/calendars/{segment(params['calendar_id'])}/{name}" if params.get("calendar_id") else \
+        f"{base}/{name}"
+
+
 def _event_path(call: Call, params: dict[str, Any]) -> str:
     return f"{call.user_path(params['user_id'])}/events/{segment(params['event_id'])}"
 
@@ -128,7 +130,7 @@ def _window(params: dict[str, Any]) -> None:
 @function(
     "calendar.list_calendars",
     description="A user's calendars.",
-    params=schema({"user_id": USER_ID, **PAGING}, ["user_id"]),
+    params=schema({"user_id": USER_ID, **paging(1000, "calendars")}, ["user_id"]),
     delegated=READ,
     application=APP_READ,
     example={"user_id": "me"},
@@ -217,12 +219,8 @@ def delete_calendar(call: Call, params: dict[str, Any]) -> Any:
     example={"user_id": "me", "filter": "startswith(subject,'Quarterly')", "select": ["subject", "start", "end"]},
 )
 def list_events(call: Call, params: dict[str, Any]) -> Any:
-    base = call.user_path(params["user_id"])
-    path = f"{base}/calendars/{segment(params['calendar_id'])}/events" if params.get("calendar_id") else \
-        f"{base}/events"
-    query: dict[str, Any] = {}
-    if params.get("select"):
-        query["$select"] = ",".join(params["select"])
+    path = _in_calendar(call, params, "events")
+    query: dict[str, Any] = select(params)
     if params.get("filter"):
         query["$filter"] = params["filter"]
     if params.get("orderby"):
@@ -240,8 +238,7 @@ def list_events(call: Call, params: dict[str, Any]) -> Any:
     example={"user_id": "me", "event_id": "AAMkAGIAAAoZDOFAAA=", "time_zone": "W. Europe Standard Time"},
 )
 def get_event(call: Call, params: dict[str, Any]) -> Any:
-    query = {"$select": ",".join(params["select"])} if params.get("select") else None
-    return entity(call.client.get(_event_path(call, params), params=query, headers=_prefer(params)))
+    return entity(call.client.get(_event_path(call, params), params=select(params) or None, headers=_prefer(params)))
 
 
 @function(
@@ -262,13 +259,9 @@ def get_event(call: Call, params: dict[str, Any]) -> Any:
 )
 def calendar_view(call: Call, params: dict[str, Any]) -> Any:
     _window(params)
-    base = call.user_path(params["user_id"])
-    path = f"{base}/calendars/{segment(params['calendar_id'])}/calendarView" if params.get("calendar_id") else \
-        f"{base}/calendarView"
+    path = _in_calendar(call, params, "calendarView")
     query: dict[str, Any] = {"startDateTime": params["start"], "endDateTime": params["end"],
-                             "$orderby": "start/dateTime"}
-    if params.get("select"):
-        query["$select"] = ",".join(params["select"])
+                             "$orderby": "start/dateTime", **select(params)}
     events = list(call.client.pages(path, params=query, headers=_prefer(params), limit=params.get("limit")))
     return {"value": events, "count": len(events)}
 
@@ -279,12 +272,6 @@ def transaction_id(call: Call, params: dict[str, Any], item: int | None = None) 
     who = call.auth_user.pk if call.auth_user is not None else "app"
     seed = f"{who}|{params['user_id']}|{key}" + ("" if item is None else f"|{item}")
     return str(uuid.UUID(hashlib.sha256(seed.encode()).hexdigest()[:32]))
-
-
-def _events_path(call: Call, params: dict[str, Any]) -> str:
-    base = call.user_path(params["user_id"])
-    return f"{base}/calendars/{segment(params['calendar_id'])}/events" if params.get("calendar_id") else \
-        f"{base}/events"
 
 
 @function(
@@ -304,7 +291,7 @@ def _events_path(call: Call, params: dict[str, Any]) -> str:
 def create_event(call: Call, params: dict[str, Any]) -> Any:
     body = {**params["event"], "transactionId": transaction_id(call, params)}
     # Safe to resend after a dropped connection: the transactionId makes Graph return the same event.
-    return entity(call.client.request("POST", _events_path(call, params), json=body, idempotent=True).body)
+    return entity(call.client.request("POST", _in_calendar(call, params, "events"), json=body, idempotent=True).body)
 
 
 @function(
@@ -324,25 +311,24 @@ def create_event(call: Call, params: dict[str, Any]) -> Any:
     writes=True,
 )
 def create_events(call: Call, params: dict[str, Any]) -> Any:
-    path = _events_path(call, params)
+    path = _in_calendar(call, params, "events")
     events: list[dict[str, Any]] = params["events"]
     created: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     call.report(0, len(events))
     # No dependsOn: the events are independent, and a dependency would turn one failure into 424s for the
     # rest. Graph's per-mailbox concurrency limit answers 429 per item, which client.batch retries.
-    for start in range(0, len(events), 20):
-        chunk: list[dict[str, Any]] = [{"id": str(i), "method": "POST", "url": path,
-                                         "body": {**events[i], "transactionId": transaction_id(call, params, i)}}
-                                        for i in range(start, min(start + 20, len(events)))]
-        for r, answer in zip(chunk, call.client.batch(chunk), strict=True):
-            if answer.get("status", 500) < 400:
-                created.append(entity(answer.get("body")))
-            else:
-                failure = graph_failure(answer.get("status", 500), answer.get("body"))
-                failed.append({"index": int(r["id"]), "code": failure.code, "message": failure.message,
-                               **{k: v for k, v in failure.details.items() if k == "graph_code"}})
-        call.report(len(created) + len(failed), len(events))
+    requests: list[dict[str, Any]] = [{"id": str(i), "method": "POST", "url": path,
+                                       "body": {**event, "transactionId": transaction_id(call, params, i)}}
+                                      for i, event in enumerate(events)]
+    answers = call.client.batch(requests, progress=lambda answered: call.report(answered, len(events)))
+    for r, answer in zip(requests, answers, strict=True):
+        if answer.get("status", 500) < 400:
+            created.append(entity(answer.get("body")))
+        else:
+            failure = graph_failure(answer.get("status", 500), answer.get("body"))
+            failed.append({"index": int(r["id"]), "code": failure.code, "message": failure.message,
+                           **{k: v for k, v in failure.details.items() if k == "graph_code"}})
     return {"value": created, "count": len(created), "failed": failed}
 
 

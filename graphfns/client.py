@@ -191,11 +191,13 @@ class GraphClient:
                     return
             url = body.get("@odata.nextLink")
 
-    def batch(self, requests_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def batch(self, requests_: list[dict[str, Any]],
+              progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
         """Send requests through $batch, 20 at a time; answers come back in the order given.
 
         Each request: ``{"id", "method", "url" (relative to /v1.0), "body"?, "headers"?, "dependsOn"?}``.
         Items answered 429/503/504 are sent again in the next round, within the retry budget.
+        ``progress(answered)`` is told how many requests have their final answer after each $batch.
         """
         pending = list(requests_)
         answers: dict[str, dict[str, Any]] = {}
@@ -221,6 +223,8 @@ class GraphClient:
                         delay = max(delay, float(after) if after.isdigit() else 1.0)
                     else:
                         answers[str(answer["id"])] = answer
+                if progress is not None:
+                    progress(len(answers))
             if retry and delay + MIN_ATTEMPT <= self._left(started):
                 self.stats.retries += len(retry)
                 GRAPH_RETRIES.labels("batch-item").inc(len(retry))
@@ -229,6 +233,8 @@ class GraphClient:
             else:
                 for r in retry:
                     answers[r["id"]] = {"id": r["id"], "status": 429, "body": {"error": {"code": "TooManyRequests"}}}
+                if retry and progress is not None:
+                    progress(len(answers))
                 pending = []
         return [answers[str(r["id"])] for r in requests_]
 

@@ -16,12 +16,20 @@ from graphfns.registry import LONE_SURROGATE, Call, has_lone_surrogate
 
 SELECT = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9]*$"}, "maxItems": 50,
           "description": "Properties to return ($select)."}
-PAGING = {
-    "top": {"type": "integer", "minimum": 1, "maximum": 999, "description": "Page size."},
-    "limit": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "Stop after this many items."},
-    "all_pages": {"type": "boolean", "default": True, "description": "Follow @odata.nextLink to the end."},
-    "cursor": {"type": "string", "maxLength": 4000, "description": "next_cursor from a previous page."},
-}
+
+
+def paging(top_max: int, items: str = "items") -> dict[str, Any]:
+    """The paging parameters of a collection. Graph caps a page ($top) at 999 directory objects
+    (users, groups) and at 1000 Outlook items (events, calendars)."""
+    return {
+        "top": {"type": "integer", "minimum": 1, "maximum": top_max, "description": "Page size."},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 100000, "description": f"Stop after this many {items}."},
+        "all_pages": {"type": "boolean", "default": True, "description": "Follow @odata.nextLink to the end."},
+        "cursor": {"type": "string", "maxLength": 4000, "description": "next_cursor from a previous page."},
+    }
+
+
+PAGING = paging(999)  # directory collections
 
 def segment(value: str) -> str:
     """A user-given id as one path segment: nothing in it can reach another path."""

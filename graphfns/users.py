@@ -1,8 +1,4 @@
-"""Microsoft 365 Users: the users family of Graph functions.
-
-Also home of the few helpers the calendar family shares: quoting an id into a path, listing a
-collection (all pages or one page with a cursor), and checking a pass-through path.
-"""
+"""Microsoft 365 Users: the users family of Graph functions."""
 
 from __future__ import annotations
 
@@ -159,16 +155,16 @@ def get_many(call: Call, params: dict[str, Any]) -> Any:
             requests.append((user_id, {"id": str(i), "method": "GET", "url": call.user_path(user_id) + query}))
         except FunctionError as exc:  # e.g. a platform user without a Microsoft account
             missing.append({"user_id": user_id, "code": exc.code, "message": exc.message})
-    call.report(len(missing), len(ids))
-    for start in range(0, len(requests), 20):
-        chunk = requests[start:start + 20]
-        for (user_id, _), answer in zip(chunk, call.client.batch([r for _, r in chunk]), strict=True):
-            if answer.get("status", 500) < 400:
-                found.append(entity(answer.get("body")))
-            else:
-                failure = graph_failure(answer.get("status", 500), answer.get("body"))
-                missing.append({"user_id": user_id, "code": failure.code, "message": failure.message})
-        call.report(len(found) + len(missing), len(ids))
+    unaddressable = len(missing)
+    call.report(unaddressable, len(ids))
+    answers = call.client.batch([r for _, r in requests],
+                                progress=lambda answered: call.report(unaddressable + answered, len(ids)))
+    for (user_id, _), answer in zip(requests, answers, strict=True):
+        if answer.get("status", 500) < 400:
+            found.append(entity(answer.get("body")))
+        else:
+            failure = graph_failure(answer.get("status", 500), answer.get("body"))
+            missing.append({"user_id": user_id, "code": failure.code, "message": failure.message})
     return {"value": found, "count": len(found), "missing": missing}
 
 

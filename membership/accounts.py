@@ -1,9 +1,8 @@
-"""Members' Microsoft accounts: finding or creating the member, storing tokens, re-consent."""
+"""Members' Microsoft accounts: finding or creating the member, re-consent."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -11,11 +10,10 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
 
 from membership.failures import SignInFailure
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
-from membership.scopes import OIDC_SCOPES, missing_scopes
+from membership.scopes import missing_scopes
 
 User = get_user_model()
 
@@ -101,34 +99,6 @@ def link_member(
     account.email = address or account.email
     account.mode = mode.name if mode else ""
     return account
-
-
-def store_tokens(account: MicrosoftAccount, result: dict[str, Any]) -> None:
-    """Replace the stored tokens with a fresh token response (sign-in or refresh)."""
-    now = timezone.now()
-    account.access_token = result.get("access_token", "")
-    expires_in = int(result.get("expires_in") or 0)
-    account.access_token_expires_at = now + timedelta(seconds=expires_in) if account.access_token else None
-    if result.get("refresh_token"):
-        account.refresh_token = result["refresh_token"]
-    granted = [s for s in str(result.get("scope", "")).split() if s.lower() not in OIDC_SCOPES]
-    if granted:
-        account.granted_scopes = " ".join(granted)
-    account.last_refreshed_at = now
-    account.status = MicrosoftAccount.Status.ACTIVE
-    account.last_error = ""
-    account.save()
-
-
-def disconnect(account: MicrosoftAccount) -> None:
-    """Forget the tokens; keep the (tid, oid) link so signing in again finds the same member."""
-    # (django-stubs types the untyped encrypted field as the field class itself.)
-    account.access_token = ""  # type: ignore[assignment]
-    account.refresh_token = ""  # type: ignore[assignment]
-    account.access_token_expires_at = None
-    account.granted_scopes = ""
-    account.status = MicrosoftAccount.Status.REVOKED
-    account.save()
 
 
 def required_scopes(ms: MicrosoftSettings, account: MicrosoftAccount) -> list[str]:

@@ -119,6 +119,14 @@ CATALOG: dict[str, Failure] = {f.code: f for f in [
             "This is a problem with the site’s configuration, not your account. Try again later.",
             "The Authority host's name does not resolve (DNS; the server log names the host). Check the Authority "
             "host in the Microsoft settings, and this machine's DNS and network.", restart=False),
+    Failure("interaction_required", "Microsoft asks you to sign in again",
+            "Your organisation requires another check (such as multi-factor authentication). Start again and "
+            "complete it."),
+    Failure("conditional_access_blocked", "Your organisation’s policy blocks this sign-in",
+            "A Conditional Access policy of your organisation does not allow signing in to this site. Ask your IT "
+            "administrator.",
+            "An administrator of the member’s organisation must allow this app (Entra admin center → Conditional "
+            "Access, sign-in logs); then the member signs in again.", restart=False),
     Failure("member_inactive", "This member account is deactivated",
             "Your account on this site has been deactivated. Contact the site if you think this is a mistake.",
             "The member is inactive (Django user is_active is off): reactivate the user in the admin to let them "
@@ -139,6 +147,8 @@ CODE_REASONS = {
     "host_not_found": Reason.DNS,
     "invalid_grant": Reason.RECONSENT,
     "admin_consent_required": Reason.RECONSENT,
+    "interaction_required": Reason.RECONSENT,
+    "conditional_access_blocked": Reason.RECONSENT,
 }
 
 
@@ -209,11 +219,14 @@ def unreachable(exc: Exception, what: str) -> SignInFailure:
     return SignInFailure(TRANSPORT_CODES.get(reason, "access_token_failed"), detail, reason=reason, host=host)
 
 
-# Entra AADSTS codes (as in error_codes / error_description) and what we call them.
+# Entra's AADSTS codes (as in error_codes / error_description): the one table. Each names the failure a
+# sign-in shows; what a code means when a token is renewed (refresh, app token) follows from that
+# failure's reason (CODE_REASONS), so a code is classified the same everywhere.
 AADSTS_FAILURES = {
+    # The site's own credentials.
     7000215: "invalid_client",   # invalid client secret
+    7000218: "invalid_client",   # neither a client secret nor an assertion was sent
     7000222: "secret_expired",   # client secret expired
-    700016: "invalid_client",    # application not found in the directory
     # Certificate credentials (a signed client assertion). 700027, 700024, 700021 and 700023 are in
     # Microsoft's documentation and error texts; 50012 (an older audience error), 50027 (invalid JWT)
     # and 7000274 are mapped on reports, not verified against a live tenant.
@@ -224,15 +237,31 @@ AADSTS_FAILURES = {
     50012: "assertion_rejected",
     50027: "assertion_rejected",
     7000274: "assertion_rejected",
-    70008: "invalid_grant",      # code expired or already redeemed
+    # The app is not (or no longer) in the member's or the App tenant: not consented there, or its
+    # service principal was removed. An administrator consents (then the member signs in again).
+    700016: "admin_consent_required",   # application not found in the directory
+    7000229: "admin_consent_required",  # the app has no service principal in the tenant
+    65001: "admin_consent_required",    # no consent (DelegationDoesNotExist), or it was withdrawn
+    90094: "admin_consent_required",    # the tenant requires an administrator's consent
+    # The tenant.
+    90002: "tenant_not_found",
+    900023: "tenant_not_found",  # neither a tenant ID nor a domain name
+    50194: "tenant_not_found",   # single-tenant app reached through /common
+    # The member's grant (or code) is gone: they sign in again.
+    70008: "invalid_grant",      # code (or refresh token) expired or already redeemed
     54005: "invalid_grant",      # code already redeemed
     501481: "invalid_grant",     # PKCE verifier mismatch
+    70000: "invalid_grant",      # the grant is invalid or malformed
+    700082: "invalid_grant",     # refresh token expired after inactivity
+    700084: "invalid_grant",     # a single-page app's refresh token reached its lifetime
+    50173: "invalid_grant",      # grant expired: password changed or sessions revoked
+    50133: "invalid_grant",      # session invalid: password expired or changed
+    9002313: "invalid_grant",    # the request (or its grant) is malformed
+    50076: "interaction_required",  # multi-factor authentication required (Conditional Access)
+    50079: "interaction_required",  # multi-factor authentication enrolment required
+    53003: "conditional_access_blocked",
     65004: "consent_declined",
-    65001: "admin_consent_required",
-    90094: "admin_consent_required",
-    90002: "tenant_not_found",
     50011: "redirect_uri_mismatch",
-    50194: "tenant_not_found",   # single-tenant app reached through /common
 }
 
 
@@ -247,28 +276,21 @@ def aadsts_codes(result: dict[str, object]) -> list[int]:
     return codes
 
 
-# AADSTS codes that mean the grant is gone for good: the member must sign in again.
-RECONSENT_AADSTS = frozenset({
-    700082, 50173, 65001, 70000, 70008, 50076, 50079, 53003, 50133, 54005, 9002313, 700084,
-})
-# Multi-factor authentication (50076; 50079: enrolment) asked for by a Conditional Access policy.
-MFA_AADSTS = frozenset({50076, 50079})
-CONDITIONAL_ACCESS_BLOCKED = 53003  # a Conditional Access policy blocks the sign-in outright
-CLIENT_CREDENTIALS_AADSTS = frozenset({7000215, 7000222, 7000218, 700027, 700024, 700021, 700023, 50012, 50027,
-                                       7000274})
-TENANT_AADSTS = frozenset({90002, 900023, 50194})
+def aadsts_failure(result: dict[str, object]) -> str:
+    """The failure code of the first AADSTS code in an Entra answer that the table knows ('' if none)."""
+    return next((AADSTS_FAILURES[c] for c in aadsts_codes(result) if c in AADSTS_FAILURES), "")
 
 
 def reason_from_aad(result: dict[str, object]) -> Reason:
-    """The reason behind an Entra error answer from the token endpoint (refresh or app token)."""
-    codes = set(aadsts_codes(result))
+    """The reason behind an Entra error answer from the token endpoint (refresh or app token): from its
+    AADSTS code when the table gives one a reason, else from the OAuth ``error``."""
+    for code in aadsts_codes(result):
+        if reason := CODE_REASONS.get(AADSTS_FAILURES.get(code, "")):
+            return reason
     error = str(result.get("error") or "")
-    if codes & CLIENT_CREDENTIALS_AADSTS or error in ("invalid_client", "unauthorized_client"):
+    if error in ("invalid_client", "unauthorized_client"):
         return Reason.CLIENT_CREDENTIALS
-    if codes & TENANT_AADSTS:
-        return Reason.TENANT
-    if codes & RECONSENT_AADSTS or error in ("invalid_grant", "interaction_required", "consent_required",
-                                             "invalid_scope"):
+    if error in ("invalid_grant", "interaction_required", "consent_required", "invalid_scope"):
         return Reason.RECONSENT
     return Reason.UNAVAILABLE  # temporarily_unavailable, server_error and what we do not know
 

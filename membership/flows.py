@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from msal.exceptions import MsalServiceError
 
-from membership.accounts import link_member, store_tokens
+from membership.accounts import link_member
 from membership.failures import SignInFailure, failure_from_aad
 from membership.identity import authority_url, msal_app, validate_id_token
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
@@ -156,7 +156,7 @@ def complete_sign_in(request: HttpRequest, params: dict[str, str]) -> SignInResu
         account = link_member(claims, ms=ms, mode=mode, connect_to=connect_to)
         if not account.user.is_active:
             raise SignInFailure("member_inactive", "user is_active is off")
-        store_tokens(account, result)
+        account.store_tokens(result)
     if not request.user.is_authenticated or request.user.pk != account.user_id:
         login(request, account.user, backend="django.contrib.auth.backends.ModelBackend")
     else:

@@ -8,14 +8,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from membership.certificates import Certificate
 from membership.failures import SignInFailure
 from membership.lib.encryption import EncryptedTextField, UndecryptableValue
-from membership.scopes import parse_scopes
+from membership.scopes import OIDC_SCOPES, parse_scopes
 from membership.validators import (
     split_tenant_ids,
     validate_authority_host,
@@ -28,6 +28,9 @@ from membership.validators import (
 )
 
 SECRET_EXPIRY_WARNING = timedelta(days=30)
+# An access token is reused while it has more than this left (MSAL itself treats tokens with under
+# 5 minutes left as expired).
+REUSE_MARGIN = timedelta(minutes=5)
 CURRENT_MEMO_SECONDS = 5.0
 _current: dict[str, tuple[MicrosoftSettings, float]] = {}
 
@@ -47,7 +50,7 @@ CREDENTIAL_SECRETS = ("client_secret", "certificate_key", "next_certificate_key"
 
 class MicrosoftAccountQuerySet(models.QuerySet["MicrosoftAccount"]):
     def with_tokens(self) -> MicrosoftAccountQuerySet:
-        """Load the encrypted tokens too (the token store; raises UndecryptableValue on a wrong key)."""
+        """Load the encrypted tokens too (raises UndecryptableValue on a wrong key)."""
         return self.defer(None)
 
     def only(self, *fields: str) -> MicrosoftAccountQuerySet:  # type: ignore[override]
@@ -67,7 +70,7 @@ class MicrosoftAccountQuerySet(models.QuerySet["MicrosoftAccount"]):
 
 
 class MicrosoftAccountManager(models.Manager.from_queryset(MicrosoftAccountQuerySet)):  # type: ignore[misc]
-    """Rows come without their tokens: only the token store decrypts them."""
+    """Rows come without their tokens: only the code that uses them (``with_tokens()``) decrypts them."""
 
     def get_queryset(self) -> MicrosoftAccountQuerySet:
         return super().get_queryset().defer("access_token", "refresh_token")
@@ -513,6 +516,51 @@ class MicrosoftAccount(models.Model):
             deferred = self.get_deferred_fields()
             fields = [f.attname for f in self._meta.concrete_fields if f.attname not in deferred]
         super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
+    def has_fresh_access_token(self) -> bool:
+        """The stored access token has more than REUSE_MARGIN left (raises UndecryptableValue on a wrong key)."""
+        return bool(
+            self.access_token
+            and self.access_token_expires_at
+            and self.access_token_expires_at - timezone.now() > REUSE_MARGIN
+        )
+
+    def store_tokens(self, result: dict[str, Any]) -> None:
+        """Replace the stored tokens with a fresh token response (sign-in or refresh) and save.
+
+        The caller holds the row: a new account, or one it locked (``select_for_update``) and re-read,
+        so it can keep what another process stored meanwhile instead (membership.tokens does).
+        """
+        now = timezone.now()
+        self.access_token = result.get("access_token", "")
+        expires_in = int(result.get("expires_in") or 0)
+        self.access_token_expires_at = now + timedelta(seconds=expires_in) if self.access_token else None
+        if result.get("refresh_token"):
+            self.refresh_token = result["refresh_token"]
+        granted = [s for s in str(result.get("scope", "")).split() if s.lower() not in OIDC_SCOPES]
+        if granted:
+            self.granted_scopes = " ".join(granted)
+        self.last_refreshed_at = now
+        self.status = MicrosoftAccount.Status.ACTIVE
+        self.last_error = ""
+        self.save()
+
+    def disconnect(self) -> None:
+        """Forget the tokens; keep the (tid, oid) link so signing in again finds the same member.
+
+        Under the row's lock: a renewal finishing meanwhile re-reads the row, sees the account
+        revoked and keeps it so (membership.tokens).
+        """
+        with transaction.atomic():
+            MicrosoftAccount.objects.select_for_update().only("pk").get(pk=self.pk)
+            # (django-stubs types the untyped encrypted field as the field class itself.)
+            self.access_token = ""  # type: ignore[assignment]
+            self.refresh_token = ""  # type: ignore[assignment]
+            self.access_token_expires_at = None
+            self.granted_scopes = ""
+            self.status = MicrosoftAccount.Status.REVOKED
+            self.save(update_fields=["access_token", "refresh_token", "access_token_expires_at", "granted_scopes",
+                                     "status", "updated_at"])
 
 
 class RefreshSweep(models.Model):

@@ -1,9 +1,10 @@
-"""The token store: a valid access token for a member, refreshed once across all processes.
+"""A member's valid access token, renewed once across all processes.
 
-An access token is reused while it has more than REUSE_MARGIN left (MSAL itself treats tokens
-with under 5 minutes left as expired). Otherwise the account is refreshed under a per-account
-lock (Redis when REDIS_URL is set, else a file lock), so two processes never redeem the same
-refresh token (Entra may rotate it, and a strict tenant kills the old one).
+The stored token is reused while it is fresh (``MicrosoftAccount.has_fresh_access_token``).
+Otherwise the account is refreshed under a per-account lock (Redis when REDIS_URL is set, else a
+file lock), so two processes never redeem the same refresh token (Entra may rotate it, and a
+strict tenant kills the old one). Storing and disconnecting are the model's
+(``MicrosoftAccount.store_tokens`` / ``disconnect``).
 
 No database transaction is open while Microsoft is asked: the account is read, the token
 endpoint called, and the answer written in a short transaction that re-reads the row and keeps
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NoReturn
 
 import requests
@@ -23,13 +24,11 @@ from django.db import transaction
 from django.utils import timezone
 from msal.exceptions import MsalServiceError
 
-from membership.accounts import store_tokens
 from membership.failures import (
-    CONDITIONAL_ACCESS_BLOCKED,
-    MFA_AADSTS,
     Reason,
     SignInFailure,
     aadsts_codes,
+    aadsts_failure,
     reason_from_aad,
     unreachable,
 )
@@ -44,7 +43,6 @@ from membership.signals import account_needs_reconsent
 
 log = logging.getLogger(__name__)
 
-REUSE_MARGIN = timedelta(minutes=5)
 Status = MicrosoftAccount.Status
 
 
@@ -66,14 +64,6 @@ class RefreshFailed(Exception):
         return self.reason.permanent
 
 
-def _fresh(account: MicrosoftAccount) -> bool:
-    return bool(
-        account.access_token
-        and account.access_token_expires_at
-        and account.access_token_expires_at - timezone.now() > REUSE_MARGIN
-    )
-
-
 def access_token(account: MicrosoftAccount) -> str:
     """A valid access token for ``account``, refreshing it if needed."""
     if account.status == Status.NEEDS_RECONSENT:
@@ -81,7 +71,7 @@ def access_token(account: MicrosoftAccount) -> str:
     if account.status == Status.REVOKED:
         raise NotConnected("The member disconnected their Microsoft account.")
     try:
-        if _fresh(account):
+        if account.has_fresh_access_token():
             return account.access_token
     except UndecryptableValue:
         pass  # refresh_account decides what an undecryptable token means
@@ -121,7 +111,7 @@ def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSett
     if claims_challenge is not None:
         pass  # the stored access token was refused: renew it, however fresh
     elif renewed_before is None:
-        if _fresh(account):
+        if account.has_fresh_access_token():
             return account  # another process renewed it while we waited for the lock
     elif account.last_refreshed_at and account.last_refreshed_at >= renewed_before:
         return account
@@ -144,7 +134,7 @@ def _refresh(account_id: int, renewed_before: datetime | None, ms: MicrosoftSett
         if changed:
             pass  # what is stored now is newer than what we redeemed: keep it
         elif failure is None:
-            store_tokens(current, result)
+            current.store_tokens(result)
         elif failure.permanent:
             current.status = Status.NEEDS_RECONSENT
             current.last_error = str(failure)
@@ -240,9 +230,10 @@ def _failure(result: dict[str, object]) -> RefreshFailed:
     code = f"AADSTS{codes[0]}" if codes else ""
     reason = reason_from_aad(result)
     message = FAILURE_MESSAGES.get(reason, FAILURE_MESSAGES[Reason.UNAVAILABLE])
-    if CONDITIONAL_ACCESS_BLOCKED in codes:
+    known = aadsts_failure(result)
+    if known == "conditional_access_blocked":
         message = BLOCKED_MESSAGE
-    elif MFA_AADSTS.intersection(codes) or (not codes and result.get("error") == "interaction_required"):
+    elif known == "interaction_required" or (not codes and result.get("error") == "interaction_required"):
         message = MFA_MESSAGE
     return RefreshFailed(message.format(code=code or result.get("error") or "no code"), reason=reason,
                          aad_code=code)

@@ -15,11 +15,9 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from membership import flows
-from membership.accounts import disconnect
 from membership.failures import SignInFailure
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from membership.scopes import ScopeError, parse_scopes
@@ -68,15 +66,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@csrf_exempt  # the authority posts here in form_post mode; state + PKCE protect the exchange
-@require_http_methods(["GET", "POST"])
+@require_GET  # the flow asks for response_mode=query (see flows.begin_sign_in): a same-site GET
 def callback(request: HttpRequest) -> HttpResponse:
-    params = (request.POST if request.method == "POST" else request.GET).dict()
-    if request.method == "POST" and not request.session.get(flows.SESSION_FLOWS) and not params.get("relayed"):
-        # A cross-site form_post arrives without the SameSite=Lax session cookie. Re-post it
-        # from our own origin once, so the browser sends the cookie holding the flow.
-        return render(request, "membership/form_post_relay.html", {"params": params})
-    params.pop("relayed", None)
+    params = request.GET.dict()
     if params.get("error"):
         # Microsoft's own words stay in the log: the page shows only the site's text for the code.
         log.info("Microsoft answered the sign-in with an error: %r %r", params["error"][:100],
@@ -173,6 +165,6 @@ def account(request: HttpRequest) -> HttpResponse:
 @login_required
 def disconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(MicrosoftAccount, pk=pk, user=request.user)
-    disconnect(account)
+    account.disconnect()
     messages.success(request, f"Disconnected {account.username}. Its tokens were deleted.")
     return redirect("membership:account")

@@ -13,7 +13,7 @@ import requests
 from django.contrib.auth.models import User
 
 from emulator.server import RunningEmulator, start
-from membership.accounts import link_member, store_tokens
+from membership.accounts import link_member
 from membership.identity import msal_app, validate_id_token
 from membership.models import MicrosoftSettings
 from tests.support.browser import MemberBrowser
@@ -121,7 +121,7 @@ def connect(emulator: Any, microsoft: MicrosoftSettings) -> Connect:
         assert "access_token" in result, result
         claims = validate_id_token(microsoft, result["id_token"], nonce=flow["nonce"])
         account = link_member(claims, ms=microsoft, mode=None)
-        store_tokens(account, result)
+        account.store_tokens(result)
         emu.auto_approve = False
         return account.user
 

@@ -81,12 +81,17 @@ def test_a_member_queues_a_call_as_themselves(client: Client, connect: Connect, 
     assert FunctionCall.objects.get().acting_user == lee
 
 
-def test_async_calls_are_authorized_before_they_are_queued(client: Client, connect: Connect, eager: None) -> None:
+def test_async_calls_are_authorized_before_they_are_queued(client: Client, connect: Connect, held_queue: str) -> None:
     lee, adele = connect("lee"), connect("adele")
     client.force_login(lee)
     response = post(client, "/api/functions/users.get/execute?async=1",
                     {"params": {"user_id": "me"}, "auth_user_id": adele.pk})
-    assert response.status_code == 403
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "PermissionDenied")
+    assert held_messages(held_queue) == 0  # refused before anything reached the broker
+    assert not FunctionCall.objects.exists()
+    # The same call as themselves is queued (so the queue above was the one a call goes to).
+    assert post(client, "/api/functions/users.get/execute?async=1", {"params": {"user_id": "me"}}).status_code == 202
+    assert held_messages(held_queue) == 1
 
 
 def test_a_queued_call_is_pending_until_a_worker_runs_it(client: Client, microsoft: MicrosoftSettings,
@@ -150,9 +155,14 @@ def test_an_unknown_task_is_not_found(client: Client, key: str) -> None:
     assert (response.status_code, response.json()["error"]["code"]) == (404, "TaskNotFound")
 
 
-def test_tasks_need_credentials(client: Client, db: None) -> None:
+def test_tasks_need_credentials(client: Client, key: str) -> None:
     response = client.get("/api/tasks/anything")
-    assert response.status_code == 401
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "AuthenticationRequired")
+    wrong = client.get("/api/tasks/anything", **auth(key[:-4] + "xxxx"))
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "AuthenticationRequired")
+    # With a key the same request gets past authentication: the task is simply not there.
+    found = client.get("/api/tasks/anything", **auth(key))
+    assert (found.status_code, found.json()["error"]["code"]) == (404, "TaskNotFound")
 
 
 @pytest.fixture
@@ -228,6 +238,13 @@ def redis_client() -> Any:
     import redis
 
     return redis.Redis.from_url(os.environ["REDIS_URL"])
+
+
+def held_messages(queue: str) -> int:
+    """How many messages rest on ``queue``."""
+    if os.environ.get("REDIS_URL"):
+        return int(redis_client().llen(queue))
+    return len(list(Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).glob(f"*.{queue}.msg")))
 
 
 def queued_messages(queue: str) -> list[bytes]:

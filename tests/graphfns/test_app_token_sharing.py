@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from graphfns.app_tokens import AppTokenCache
 from membership.models import MicrosoftSettings
 
@@ -54,3 +56,17 @@ def test_the_cached_token_is_encrypted_in_the_cache(emulator: Any, microsoft: Mi
     stored = cache.get(tokens.key)
     assert token not in stored
     assert stored.startswith("gAAAA")
+
+
+def test_an_app_tenant_without_the_app_asks_for_an_administrators_consent(emulator: Any,
+                                                                          microsoft: MicrosoftSettings) -> None:
+    from graphfns.errors import FunctionError
+
+    microsoft.app_tenant_id = emulator.info["second_tenant_id"]  # Entra answers AADSTS700016 there
+    microsoft.save()
+    cache = AppTokenCache(microsoft)
+    cache.clear()
+    with pytest.raises(FunctionError) as excinfo:
+        cache.token()
+    assert (excinfo.value.code, excinfo.value.details.get("aad_code")) == ("Authorization_IdentityNotFound",
+                                                                            "AADSTS700016")

@@ -63,10 +63,8 @@ def test_an_admin_consent_answer_with_a_forged_state_is_refused(live_server: Any
 
 def test_consent_after_disconnecting_does_not_reuse_the_disconnected_account(
         live_server: Any, member: MemberBrowser, emulator: Any, microsoft: MicrosoftSettings) -> None:
-    from membership.accounts import disconnect
-
     sign_in(live_server, member, emulator, "lee")
-    disconnect(MicrosoftAccount.objects.get())
+    MicrosoftAccount.objects.get().disconnect()
     member.get(f"{live_server.url}/auth/microsoft/consent/?scopes=Calendars.Read.Shared&next=/account/")
     log = emulator.emulator.runtime["identity"].authorize_log[-1]
     assert not log.get("login_hint")  # the disconnected account's name is not offered again

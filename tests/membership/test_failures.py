@@ -18,8 +18,26 @@ from membership.failures import Reason, SignInFailure, failure_from_aad, reason_
     ({"error": "invalid_request", "error_codes": [90002]}, Reason.TENANT),
     ({"error": "temporarily_unavailable"}, Reason.UNAVAILABLE),
     ({"error": "server_error", "error_codes": [50000]}, Reason.UNAVAILABLE),
+    # The app is gone from the member's tenant, or an administrator must consent: reconnecting asks again.
+    ({"error": "unauthorized_client", "error_codes": [700016]}, Reason.RECONSENT),
+    ({"error": "invalid_grant", "error_codes": [90094]}, Reason.RECONSENT),
 ])
 def test_entra_answers_map_to_one_reason(answer: dict[str, object], reason: Reason) -> None:
+    assert reason_from_aad(answer) is reason
+
+
+@pytest.mark.parametrize(("answer", "code", "reason"), [
+    ({"error": "access_denied", "error_description": "AADSTS53003: Access has been blocked"},
+     "conditional_access_blocked", Reason.RECONSENT),
+    ({"error": "interaction_required", "error_codes": [50076]}, "interaction_required", Reason.RECONSENT),
+    ({"error": "unauthorized_client", "error_codes": [700016]}, "admin_consent_required", Reason.RECONSENT),
+    ({"error": "invalid_request", "error_codes": [900023]}, "tenant_not_found", Reason.TENANT),
+    ({"error": "invalid_client", "error_codes": [7000218]}, "invalid_client", Reason.CLIENT_CREDENTIALS),
+])
+def test_a_sign_in_and_a_renewal_read_an_aadsts_code_alike(answer: dict[str, object], code: str,
+                                                          reason: Reason) -> None:
+    failure = failure_from_aad(answer)
+    assert (failure.code, failure.reason) == (code, reason)
     assert reason_from_aad(answer) is reason
 
 

@@ -62,7 +62,7 @@ def test_a_new_member_and_their_tokens_are_stored_together(live_server: Any, mem
         raise RuntimeError("crashed while storing the tokens")
 
     url = callback_url_for(live_server, member, emulator)
-    monkeypatch.setattr(flows, "store_tokens", crash)
+    monkeypatch.setattr(MicrosoftAccount, "store_tokens", crash)
     with pytest.raises(RuntimeError):
         flows.complete_sign_in(_request_for(member, live_server, url), _params(url))
     assert User.objects.count() == 0 and MicrosoftAccount.objects.count() == 0  # no orphan member

@@ -237,14 +237,12 @@ def test_a_wrong_key_is_reported_and_changes_no_account(connect: Connect, settin
 
 def test_an_account_disconnected_during_a_refresh_stays_disconnected(
         connect: Connect, emulator: Any, http_emulator: Any) -> None:
-    from membership.accounts import disconnect
-
     account = account_of(connect("lee"))
     expire(account)
     slow = fault(http_emulator, emulator, kind="latency", latency_ms=1_500, path=TOKEN_PATH, count=1)
     thread, outcome = refresh_in_thread(account.pk)
     wait_until_fired(http_emulator, emulator, slow)
-    disconnect(MicrosoftAccount.objects.get(pk=account.pk))  # the member clicks Disconnect meanwhile
+    MicrosoftAccount.objects.get(pk=account.pk).disconnect()  # the member clicks Disconnect meanwhile
     thread.join(timeout=30)
     assert isinstance(outcome[0], tokens.NotConnected)
     stored = MicrosoftAccount.objects.with_tokens().get(pk=account.pk)

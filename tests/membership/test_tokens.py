@@ -138,9 +138,7 @@ def test_an_unreachable_authority_is_a_temporary_failure(connect: Connect, emula
 
 
 def test_a_disconnected_account_is_not_connected(connect: Connect) -> None:
-    from membership.accounts import disconnect
-
     account = account_of(connect("lee"))
-    disconnect(account)
+    account.disconnect()
     with pytest.raises(tokens.NotConnected):
         tokens.access_token(account)
