@@ -127,6 +127,12 @@ CATALOG: dict[str, Failure] = {f.code: f for f in [
             "administrator.",
             "An administrator of the member’s organisation must allow this app (Entra admin center → Conditional "
             "Access, sign-in logs); then the member signs in again.", restart=False),
+    Failure("account_disabled", "Your Microsoft account cannot sign in",
+            "Your organisation has disabled or removed your Microsoft account. Ask its administrator if you "
+            "think this is a mistake.",
+            "Microsoft refused the member because their account is disabled (AADSTS50057) or deleted "
+            "(AADSTS50034) in their tenant. The directory sync deactivates such members here.",
+            restart=False),
     Failure("member_inactive", "This member account is deactivated",
             "Your account on this site has been deactivated. Contact the site if you think this is a mistake.",
             "The member is inactive (Django user is_active is off): reactivate the user in the admin to let them "
@@ -149,6 +155,7 @@ CODE_REASONS = {
     "admin_consent_required": Reason.RECONSENT,
     "interaction_required": Reason.RECONSENT,
     "conditional_access_blocked": Reason.RECONSENT,
+    "account_disabled": Reason.RECONSENT,
 }
 
 
@@ -257,6 +264,8 @@ AADSTS_FAILURES = {
     50173: "invalid_grant",      # grant expired: password changed or sessions revoked
     50133: "invalid_grant",      # session invalid: password expired or changed
     9002313: "invalid_grant",    # the request (or its grant) is malformed
+    50057: "account_disabled",   # the user account is disabled in the tenant
+    50034: "account_disabled",   # the user account does not exist in the tenant (deleted)
     50076: "interaction_required",  # multi-factor authentication required (Conditional Access)
     50079: "interaction_required",  # multi-factor authentication enrolment required
     53003: "conditional_access_blocked",

@@ -223,6 +223,8 @@ MFA_MESSAGE = ("Microsoft asks the member to sign in again ({code}: multi-factor
 BLOCKED_MESSAGE = ("A Conditional Access policy of the member's organisation blocks this sign-in ({code}): an "
                    "administrator of that organisation must allow it (Entra admin center → Conditional Access, "
                    "sign-in logs); then the member signs in again.")
+DISABLED_MESSAGE = ("The member's Microsoft account is disabled or removed in their organisation ({code}): they "
+                    "cannot sign in with Microsoft until it is re-enabled there.")
 
 
 def _failure(result: dict[str, object]) -> RefreshFailed:
@@ -233,6 +235,8 @@ def _failure(result: dict[str, object]) -> RefreshFailed:
     known = aadsts_failure(result)
     if known == "conditional_access_blocked":
         message = BLOCKED_MESSAGE
+    elif known == "account_disabled":
+        message = DISABLED_MESSAGE
     elif known == "interaction_required" or (not codes and result.get("error") == "interaction_required"):
         message = MFA_MESSAGE
     return RefreshFailed(message.format(code=code or result.get("error") or "no code"), reason=reason,

@@ -142,3 +142,16 @@ def test_a_disconnected_account_is_not_connected(connect: Connect) -> None:
     account.disconnect()
     with pytest.raises(tokens.NotConnected):
         tokens.access_token(account)
+
+
+def test_a_member_disabled_in_entra_needs_sign_in_and_the_reason_says_so(
+        connect: Connect, emulator: Any, http_emulator: Any) -> None:
+    account = account_of(connect("lee"))
+    expire(account)
+    http_emulator.post(f"{emulator.base_url}/_emulator/users/lee@contoso.test/disable").raise_for_status()
+    with pytest.raises(tokens.RefreshFailed) as excinfo:
+        tokens.access_token(account)
+    assert excinfo.value.permanent and excinfo.value.aad_code == "AADSTS50057"
+    account.refresh_from_db()
+    assert account.status == "needs_reconsent"
+    assert "disabled or removed" in account.last_error
