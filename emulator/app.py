@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.directory import GROUPS_CLAIM_LIMIT, prepare
 from emulator.routing import NoRoute, Request, Response, json_response, router
 from emulator.tokens import Signer
 
@@ -77,6 +78,8 @@ class Emulator:
             if seed is not None:
                 self.initial_seed = seed
             self.state: dict[str, Any] = copy.deepcopy(self.initial_seed)
+            for tenant in self.state["tenants"]:
+                prepare(tenant)
             self.runtime: dict[str, Any] = {}  # codes, refresh tokens, grants: owned by modules
             self.faults: list[Fault] = []
             self.requests: Counter[str] = Counter()
@@ -84,6 +87,7 @@ class Emulator:
             self.clock_offset = 0.0
             self.auto_approve = self.default_auto_approve
             self.strict_rotation = False
+            self.groups_claim_limit = GROUPS_CLAIM_LIMIT
             # Misbehaviour for relying-party tests: id_token claims to override, and
             # "rogue_key": sign id_tokens with a key the JWKS does not publish (same kid).
             self.id_token_tamper: dict[str, Any] = {}

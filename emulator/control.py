@@ -1,14 +1,17 @@
 """The emulator's own control API under ``/_emulator``: reset, settings, faults, forced grant
-failures, app certificates, minted tokens, counters, the authorize log and health. JSON in, JSON out.
+failures, the directory (users' lifecycle, groups, app roles and their assignments, directory roles),
+app certificates, minted tokens, counters, the authorize log and health. JSON in, JSON out.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from emulator import directory
 from emulator.app import Fault
 from emulator.identity.errors import AADError
 from emulator.identity.model import (
@@ -24,6 +27,7 @@ from emulator.identity.model import (
     store,
 )
 from emulator.routing import Request, Response, json_response, route
+from emulator.seed import stable_id
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
@@ -90,7 +94,8 @@ def reset(emu: Emulator, req: Request) -> Response:
 
 def _settings(emu: Emulator) -> dict[str, Any]:
     return {"auto_approve": emu.auto_approve, "strict_rotation": emu.strict_rotation,
-            "clock_offset_seconds": emu.clock_offset, "id_token_tamper": emu.id_token_tamper}
+            "clock_offset_seconds": emu.clock_offset, "id_token_tamper": emu.id_token_tamper,
+            "groups_claim_limit": emu.groups_claim_limit}
 
 
 @route("GET", "/_emulator/settings")
@@ -102,7 +107,8 @@ def get_settings(emu: Emulator, req: Request) -> Response:
 @_handles_bad_requests
 def set_settings(emu: Emulator, req: Request) -> Response:
     data = _body(req)
-    unknown = set(data) - {"auto_approve", "strict_rotation", "clock_offset_seconds", "id_token_tamper"}
+    unknown = set(data) - {"auto_approve", "strict_rotation", "clock_offset_seconds", "id_token_tamper",
+                           "groups_claim_limit"}
     if unknown:
         raise BadRequest(f"Unknown settings: {', '.join(sorted(unknown))}.")
     with emu.lock:
@@ -116,6 +122,11 @@ def set_settings(emu: Emulator, req: Request) -> Response:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise BadRequest("'clock_offset_seconds' must be a number.")
             emu.clock_offset = float(value)
+        if "groups_claim_limit" in data:
+            limit = data["groups_claim_limit"]
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                raise BadRequest("'groups_claim_limit' must be a non-negative integer (groups in an id_token).")
+            emu.groups_claim_limit = limit
         if "id_token_tamper" in data:
             tamper = data["id_token_tamper"]
             if not isinstance(tamper, dict) or set(tamper) - {"nonce", "aud", "azp", "iss", "tid", "exp", "rogue_key"}:
@@ -253,7 +264,7 @@ def critical_event(emu: Emulator, req: Request) -> Response:
     kind = data.get("kind", "sessions_revoked")
     if kind not in CRITICAL_EVENTS:
         raise BadRequest(f"'kind' must be one of {', '.join(CRITICAL_EVENTS)}.")
-    _, user = _path_user(emu, req)
+    tenant, user = _path_user(emu, req)
     with emu.lock:
         now = emu.now()
         # Tokens valid from the event's second on are caught too: the challenge asks for nbf ≥ the next
@@ -262,6 +273,7 @@ def critical_event(emu: Emulator, req: Request) -> Response:
         if kind == "sessions_revoked":
             store(emu).invalid_grant[user["id"]] = {"code": 50173, "since": now}
             user["signInSessionsValidFromDateTime"] = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            directory.touch(tenant, user)
     return json_response({"user": user["id"], "kind": kind, "nbf": user["_cae_since"]})
 
 
@@ -277,6 +289,337 @@ def withdraw_consent(emu: Emulator, req: Request) -> Response:
             if mine:
                 withdrawn[app["client_id"]] = mine
     return json_response({"user": user["id"], "withdrawn": withdrawn})
+
+
+# -- the directory: users' lifecycle, groups, app roles, directory roles -----------------------
+
+
+def _any_user(emu: Emulator, key: str) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """(tenant, user, deleted) for a user by id or UPN, active or in deleted items; else a 404."""
+    found = find_user(emu, key)
+    if found is not None:
+        return found[0], found[1], False
+    for tenant in emu.state["tenants"]:
+        user = directory.deleted_user(tenant, key)
+        if user is not None:
+            return tenant, user, True
+    raise NotFound(f"No user {key}.")
+
+
+def _user_json(tenant: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    return {"id": user["id"], "tenant_id": tenant["id"], "userPrincipalName": user["userPrincipalName"],
+            "displayName": user.get("displayName"), "accountEnabled": user.get("accountEnabled", True),
+            "deletedDateTime": user.get("deletedDateTime")}
+
+
+def _set_enabled(emu: Emulator, req: Request, enabled: bool) -> Response:
+    with emu.lock:
+        tenant, user = _path_user(emu, req)
+        if user.get("accountEnabled", True) != enabled:
+            user["accountEnabled"] = enabled
+            directory.touch(tenant, user)
+        return json_response(_user_json(tenant, user))
+
+
+@route("POST", "/_emulator/users/{user}/disable")
+@_handles_bad_requests
+def disable_user(emu: Emulator, req: Request) -> Response:
+    """Block sign-in (accountEnabled false): AADSTS50057 at authorize and token, Graph refuses the
+    user's tokens, the users delta reports the change."""
+    return _set_enabled(emu, req, False)
+
+
+@route("POST", "/_emulator/users/{user}/enable")
+@_handles_bad_requests
+def enable_user(emu: Emulator, req: Request) -> Response:
+    return _set_enabled(emu, req, True)
+
+
+PATCHABLE = ("displayName", "givenName", "surname", "mail", "jobTitle", "department", "officeLocation")
+
+
+@route("PATCH", "/_emulator/users/{user}")
+@_handles_bad_requests
+def patch_user(emu: Emulator, req: Request) -> Response:
+    """Change any of displayName, givenName, surname, mail, jobTitle, department, officeLocation."""
+    data = _body(req)
+    unknown = set(data) - set(PATCHABLE)
+    if unknown:
+        raise BadRequest(f"Unknown fields: {', '.join(sorted(unknown))}; a user takes {', '.join(PATCHABLE)}.")
+    if not all(v is None or isinstance(v, str) for v in data.values()):
+        raise BadRequest("Each value must be a string or null.")
+    with emu.lock:
+        tenant, user = _path_user(emu, req)
+        user.update(data)
+        directory.touch(tenant, user)
+        return json_response({**_user_json(tenant, user), **{k: user.get(k) for k in PATCHABLE}})
+
+
+@route("DELETE", "/_emulator/users/{user}")
+@_handles_bad_requests
+def delete_user(emu: Emulator, req: Request) -> Response:
+    """Soft delete (restorable, delta says ``changed``); ``?permanent=true`` purges it (``deleted``)."""
+    permanent = req.query.get("permanent", "false").lower() == "true"
+    with emu.lock:
+        tenant, user, deleted = _any_user(emu, req.params["user"])
+        if permanent:
+            directory.purge_user(emu, tenant, user)
+        elif deleted:
+            raise BadRequest(f"User {req.params['user']} is already deleted; add ?permanent=true to purge it.")
+        else:
+            directory.delete_user(emu, tenant, user)
+        return json_response({**_user_json(tenant, user), "permanent": permanent})
+
+
+@route("POST", "/_emulator/users/{user}/restore")
+@_handles_bad_requests
+def restore_user(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        tenant, user, deleted = _any_user(emu, req.params["user"])
+        if not deleted:
+            raise BadRequest(f"User {req.params['user']} is not deleted.")
+        directory.restore_user(tenant, user)
+        return json_response(_user_json(tenant, user))
+
+
+def _tenant_for(emu: Emulator, data: dict[str, Any]) -> dict[str, Any]:
+    """The tenant a body names (id or domain), else the seed's first."""
+    key = data.get("tenant")
+    tenant = emu.tenant(str(key)) if key else emu.state["tenants"][0]
+    if tenant is None:
+        raise BadRequest(f"No tenant {key}.")
+    return tenant
+
+
+@route("POST", "/_emulator/users/bulk")
+@_handles_bad_requests
+def bulk_users(emu: Emulator, req: Request) -> Response:
+    """``{"count": n, "prefix": "member", "tenant"?}`` → n enabled members ``{prefix}{i}@{domain}``
+    created at once (for benchmarks), each a change for the users delta."""
+    data = _body(req)
+    count, prefix = data.get("count"), data.get("prefix", "member")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100_000:
+        raise BadRequest("'count' must be an integer from 1 to 100000.")
+    if not isinstance(prefix, str) or not prefix.isalnum():
+        raise BadRequest("'prefix' must be letters and digits.")
+    with emu.lock:
+        tenant = _tenant_for(emu, data)
+        domain = tenant["domains"][0]
+        taken = {u["userPrincipalName"].lower() for u in [*tenant["users"], *tenant["deletedUsers"]]}
+        ids: list[str] = []
+        i = 0
+        while len(ids) < count:
+            i += 1
+            nick = f"{prefix.lower()}{i:05d}"
+            upn = f"{nick}@{domain}"
+            if upn in taken:
+                continue
+            user = directory.new_user(emu, tenant, {
+                "displayName": f"{prefix.capitalize()} {i}", "givenName": prefix.capitalize(), "surname": str(i),
+                "userPrincipalName": upn, "mail": upn, "mailNickname": nick, "jobTitle": "Member"},
+                user_id=stable_id(tenant["id"], "user", nick))
+            ids.append(user["id"])
+    return json_response({"tenant_id": tenant["id"], "ids": ids}, 201)
+
+
+def _path_group(emu: Emulator, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    for tenant in emu.state["tenants"]:
+        found = directory.group(tenant, key)
+        if found is not None:
+            return tenant, found
+    raise NotFound(f"No group {key}.")
+
+
+def _group_json(tenant: dict[str, Any], group: dict[str, Any]) -> dict[str, Any]:
+    return {"id": group["id"], "tenant_id": tenant["id"], "displayName": group["displayName"],
+            "securityEnabled": group.get("securityEnabled", True), "members": list(group["members"])}
+
+
+@route("POST", "/_emulator/groups")
+@_handles_bad_requests
+def create_group(emu: Emulator, req: Request) -> Response:
+    """``{"displayName", "id"?, "securityEnabled"?: true, "description"?, "tenant"?}`` → the group."""
+    data = _body(req)
+    name, gid = data.get("displayName"), data.get("id")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("'displayName' is required.")
+    if gid is not None and (not isinstance(gid, str) or not _is_guid(gid)):
+        raise BadRequest("'id' must be a GUID.")
+    security = data.get("securityEnabled", True)
+    if not isinstance(security, bool):
+        raise BadRequest("'securityEnabled' must be true or false.")
+    with emu.lock:
+        tenant = _tenant_for(emu, data)
+        if gid is not None and directory.group(tenant, gid) is not None:
+            raise BadRequest(f"A group with id {gid} already exists.")
+        group = directory.new_group(tenant, name.strip(), group_id=gid.lower() if gid else None,
+                                    security_enabled=security, description=data.get("description"),
+                                    now=directory.iso_now(emu))
+        return json_response(_group_json(tenant, group), 201)
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+@route("DELETE", "/_emulator/groups/{group}")
+@_handles_bad_requests
+def delete_group(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        tenant, group = _path_group(emu, req.params["group"])
+        directory.delete_group(tenant, group["id"])
+    return json_response({"removed": 1})
+
+
+@route("POST", "/_emulator/groups/{group}/members")
+@_handles_bad_requests
+def add_group_member(emu: Emulator, req: Request) -> Response:
+    """``{"id": user id or UPN, or a group id}``: a group as member nests it."""
+    key = _body(req).get("id")
+    if not isinstance(key, str) or not key:
+        raise BadRequest("'id' must name a user (id or UPN) or a group.")
+    with emu.lock:
+        tenant, group = _path_group(emu, req.params["group"])
+        user = emu.user(tenant, key)
+        member = user["id"] if user else None
+        if member is None:
+            nested = directory.group(tenant, key)
+            if nested is None:
+                raise NotFound(f"No user or group {key} in the group's tenant.")
+            if directory.would_cycle(tenant, group["id"], nested["id"]):
+                raise BadRequest("That would make the group a member of itself.")
+            member = nested["id"]
+        if member not in group["members"]:
+            group["members"].append(member)
+        return json_response(_group_json(tenant, group))
+
+
+@route("DELETE", "/_emulator/groups/{group}/members/{member}")
+@_handles_bad_requests
+def remove_group_member(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        tenant, group = _path_group(emu, req.params["group"])
+        user = emu.user(tenant, req.params["member"])
+        member = user["id"] if user else req.params["member"].lower()
+        if member not in group["members"]:
+            raise NotFound(f"{req.params['member']} is not a member of {group['displayName']}.")
+        group["members"].remove(member)
+        return json_response(_group_json(tenant, group))
+
+
+def _app_or_404(emu: Emulator, client_id: str) -> dict[str, Any]:
+    app = emu.app(client_id)
+    if app is None:
+        raise NotFound(f"No app {client_id}.")
+    return app
+
+
+@route("POST", "/_emulator/apps/{client_id}/app-roles")
+@_handles_bad_requests
+def define_app_role(emu: Emulator, req: Request) -> Response:
+    """``{"value": "Editor", "displayName"?, "description"?, "allowedMemberTypes"?}`` → the role, with its id."""
+    data = _body(req)
+    value = data.get("value")
+    if not isinstance(value, str) or not value or " " in value:
+        raise BadRequest("'value' must be a non-empty string without spaces (the roles claim carries it).")
+    types = data.get("allowedMemberTypes", ["User"])
+    if not isinstance(types, list) or not types or set(types) - set(directory.ALLOWED_MEMBER_TYPES):
+        raise BadRequest("'allowedMemberTypes' takes User and/or Application.")
+    with emu.lock:
+        app = _app_or_404(emu, req.params["client_id"])
+        role = directory.define_app_role(app, value, data.get("displayName"), data.get("description"), types)
+    return json_response(role, 201)
+
+
+def _assignment_target(emu: Emulator, req: Request, kind: str) -> tuple[dict[str, Any], str, str]:
+    """(tenant, principal id, principalType) for the path's user or group."""
+    if kind == "User":
+        tenant, user = _path_user(emu, req)
+        return tenant, user["id"], "User"
+    tenant, group = _path_group(emu, req.params["group"])
+    return tenant, group["id"], "Group"
+
+
+def _assign(emu: Emulator, req: Request, kind: str) -> Response:
+    data = _body(req)
+    with emu.lock:
+        tenant, principal, principal_type = _assignment_target(emu, req, kind)
+        app = _app_or_404(emu, str(data.get("clientId") or emu.state["apps"][0]["client_id"]))
+        role = directory.role_by_value(app, str(data.get("value", "")))
+        if role is None:
+            raise BadRequest(f"App {app['client_id']} has no role '{data.get('value')}'; define it with "
+                             f"POST /_emulator/apps/{app['client_id']}/app-roles.")
+        assignment = directory.assign_app_role(emu, tenant, app, role, principal, principal_type)
+        return json_response({k: v for k, v in assignment.items() if not k.startswith("_")}, 201)
+
+
+def _unassign(emu: Emulator, req: Request, kind: str) -> Response:
+    with emu.lock:
+        tenant, principal, _ = _assignment_target(emu, req, kind)
+        app = _app_or_404(emu, req.query.get("clientId") or emu.state["apps"][0]["client_id"])
+        role = directory.role_by_value(app, req.params["value"])
+        if role is None or not directory.unassign_app_role(tenant, app, role, principal):
+            raise NotFound(f"No assignment of '{req.params['value']}' to {principal}.")
+    return json_response({"removed": 1})
+
+
+@route("POST", "/_emulator/users/{user}/app-role-assignments")
+@_handles_bad_requests
+def assign_user_app_role(emu: Emulator, req: Request) -> Response:
+    """``{"clientId"?, "value": "Editor"}`` (clientId defaults to the seeded app)."""
+    return _assign(emu, req, "User")
+
+
+@route("DELETE", "/_emulator/users/{user}/app-role-assignments/{value}")
+@_handles_bad_requests
+def unassign_user_app_role(emu: Emulator, req: Request) -> Response:
+    """``?clientId=`` names the app (default: the seeded app)."""
+    return _unassign(emu, req, "User")
+
+
+@route("POST", "/_emulator/groups/{group}/app-role-assignments")
+@_handles_bad_requests
+def assign_group_app_role(emu: Emulator, req: Request) -> Response:
+    return _assign(emu, req, "Group")
+
+
+@route("DELETE", "/_emulator/groups/{group}/app-role-assignments/{value}")
+@_handles_bad_requests
+def unassign_group_app_role(emu: Emulator, req: Request) -> Response:
+    return _unassign(emu, req, "Group")
+
+
+@route("POST", "/_emulator/users/{user}/directory-roles")
+@_handles_bad_requests
+def add_directory_role(emu: Emulator, req: Request) -> Response:
+    """``{"roleTemplateId": ...}``: the user holds that directory role (``wids``, memberOf, admin rights)."""
+    template = _body(req).get("roleTemplateId")
+    with emu.lock:
+        tenant, user = _path_user(emu, req)
+        if not any(r["roleTemplateId"] == template for r in tenant["directoryRoles"]):
+            raise BadRequest(f"No directory role with template {template} in the user's tenant.")
+        held = [a for a in tenant["roleAssignments"] if a["principalId"] == user["id"]]
+        if not any(a["roleDefinitionId"] == template for a in held):
+            tenant["roleAssignments"].append({
+                "id": stable_id(tenant["id"], "assignment", user["id"], str(template)),
+                "principalId": user["id"], "roleDefinitionId": template, "directoryScopeId": "/"})
+    return json_response({"user": user["id"], "roleTemplateId": template}, 201)
+
+
+@route("DELETE", "/_emulator/users/{user}/directory-roles/{template}")
+@_handles_bad_requests
+def remove_directory_role(emu: Emulator, req: Request) -> Response:
+    with emu.lock:
+        tenant, user = _path_user(emu, req)
+        keep = [a for a in tenant["roleAssignments"]
+                if not (a["principalId"] == user["id"] and a["roleDefinitionId"] == req.params["template"])]
+        if len(keep) == len(tenant["roleAssignments"]):
+            raise NotFound(f"{req.params['user']} does not hold {req.params['template']}.")
+        tenant["roleAssignments"] = keep
+    return json_response({"removed": 1})
 
 
 # -- app registrations: certificates ------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Requests, responses and the route table shared by every part of the emulator.
 
 Handlers are plain functions ``handler(emu, request) -> Response`` registered with
-``@route(method, pattern)``. Patterns use ``{name}`` for one path segment; literal segments match
+``@route(method, pattern)``. Patterns use ``{name}`` for one path segment, or for part of one
+(``servicePrincipals(appId='{app_id}')``, Graph's alternate keys); literal segments match
 case-insensitively (Graph paths are case-insensitive) and win over parameters when both match.
 """
 
@@ -11,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -102,6 +104,17 @@ def add_query(url: str, params: dict[str, str]) -> str:
 Handler = Callable[["Emulator", Request], Response]
 
 _PARAM = re.compile(r"^\{(\w+)\}$")
+_INNER_PARAM = re.compile(r"\{(\w+)\}")
+
+
+@cache
+def _segment_pattern(seg: str) -> re.Pattern[str] | None:
+    """A segment with literal text around a parameter, as a regex (None for a plain segment)."""
+    if _PARAM.match(seg) or not _INNER_PARAM.search(seg):
+        return None
+    parts = _INNER_PARAM.split(seg)  # literal, name, literal, name, ..., literal
+    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/]+?)" for i, p in enumerate(parts))
+    return re.compile(f"^{regex}$", re.IGNORECASE)
 
 
 @dataclass
@@ -125,6 +138,13 @@ class _Route:
                 if not part:
                     return None
                 params[m.group(1)] = part
+                continue
+            inner = _segment_pattern(seg)
+            if inner is not None:
+                found = inner.match(part)
+                if found is None:
+                    return None
+                params.update(found.groupdict())
             elif seg.lower() != part.lower():
                 return None
         return params

@@ -28,8 +28,19 @@ CLIENT_SECRET = "Emu8Q~local-emulator-secret-0123456789abcdef"
 EXPIRED_CLIENT_SECRET = "Emu8Q~expired-emulator-secret-0123456789abcd"
 
 
+APP_ROLES = (("Admin", "Administers the membership platform."), ("Editor", "Edits the platform's content."),
+             ("Reader", "Reads the platform's content."))
+
+
 def stable_id(*parts: str) -> str:
     return str(uuid.uuid5(_NS, "/".join(parts)))
+
+
+def app_role(client_id: str, value: str, description: str | None = None) -> dict[str, Any]:
+    """An app role as the registration defines it (its id is stable per app and value)."""
+    return {"id": stable_id("app-role", client_id, value), "value": value, "displayName": value,
+            "description": description or f"{value} role", "allowedMemberTypes": ["User"], "isEnabled": True,
+            "origin": "Application"}
 
 
 def _user(tenant: str, domain: str, given: str, surname: str, job: str, dept: str, office: str, *,
@@ -253,6 +264,10 @@ def default_seed(now: datetime | None = None) -> dict[str, Any]:
                 "delegated_permissions": delegated_all,
                 "application_permissions": ["User.Read.All", "User.ReadWrite.All", "Calendars.ReadWrite",
                                             "Directory.Read.All", "RoleManagement.ReadWrite.Directory"],
+                # The app's own roles (App roles), assigned to users and groups in Enterprise applications,
+                # and the groups claim its manifest asks for.
+                "appRoles": [app_role(app_id, value, description) for value, description in APP_ROLES],
+                "groupMembershipClaims": "SecurityGroup",
             },
             {
                 "client_id": single_app_id,

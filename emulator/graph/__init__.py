@@ -1,8 +1,9 @@
-"""Microsoft Graph v1.0: users, directory roles, calendars and events, $batch.
+"""Microsoft Graph v1.0: users and their delta query, groups, directory roles, service principals and app
+role assignments, calendars and events, $batch.
 
 Importing this package registers every Graph route on the shared router.
 """
 
-from emulator.graph import batch, calendar, directory, photos, schedule, users
+from emulator.graph import applications, batch, calendar, delta, directory, groups, photos, schedule, users
 
-__all__ = ["batch", "calendar", "directory", "photos", "schedule", "users"]
+__all__ = ["applications", "batch", "calendar", "delta", "directory", "groups", "photos", "schedule", "users"]

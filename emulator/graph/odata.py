@@ -81,6 +81,7 @@ class FilterRules:
 
 _TOKEN = re.compile(
     r"(?P<str>'(?:[^']|'')*')|(?P<punct>[(),])"
+    r"|(?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?![\w-])"
     r"|(?P<dt>\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)"
     r"|(?P<num>-?\d+(?:\.\d+)?)(?![\w-])|(?P<word>[A-Za-z_$@][\w/.@$-]*)"
 )
@@ -186,6 +187,8 @@ class _FilterParser:
         kind, text = self.take()
         if kind == "str":
             return text[1:-1].replace("''", "'")
+        if kind == "guid":  # Edm.Guid literals go unquoted: resourceId eq 8e881353-...
+            return text.lower()
         if kind == "num":
             return float(text) if "." in text else int(text)
         if kind == "dt":

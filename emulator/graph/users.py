@@ -1,17 +1,16 @@
-"""Users: list (with OData), get, /me, create, update, delete, manager, directReports, memberOf."""
+"""Users: list (with OData), get, /me, create, update, delete, manager, directReports."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from emulator import directory
 from emulator.graph import odata
 from emulator.graph.api import GraphError, body_json, graph_route, no_content, ok, raw
 from emulator.graph.auth import (
     DIRECTORY_DENIED,
-    MEMBER_OF_READ,
     USER_SELF_READ,
     USER_SELF_WRITE,
     USER_WRITE_ROLES,
@@ -284,10 +283,6 @@ def with_expansion(caller: Caller, user: dict[str, Any], out: dict[str, Any],
     return out
 
 
-def _now_iso(emu: Emulator) -> str:
-    return datetime.fromtimestamp(emu.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _check_properties(body: dict[str, Any]) -> None:
     for key in body:
         if key.startswith("@odata"):
@@ -331,20 +326,8 @@ def create_user(emu: Emulator, req: Request, caller: Caller) -> Response:
                          "Invalid value specified for property 'accountEnabled' of resource 'User'.")
     tenant = caller.tenant
     upn = _check_upn(emu, tenant, body["userPrincipalName"])
-    from emulator.graph.calendar import new_calendar
-
-    user: dict[str, Any] = {
-        "businessPhones": [], "givenName": None, "surname": None, "jobTitle": None, "mail": None,
-        "mobilePhone": None, "officeLocation": None, "preferredLanguage": None, "department": None,
-        "usageLocation": None, **body,
-        "id": str(uuid.uuid4()),
-        "userPrincipalName": upn,
-        "createdDateTime": _now_iso(emu),
-        "manager": None,
-        "photo": False,
-    }
-    user["calendars"] = [new_calendar(user, "Calendar", default=True)]
-    tenant["users"].append(user)
+    fields = {k: v for k, v in body.items() if not k.startswith("@odata")}
+    user = directory.new_user(emu, tenant, {**fields, "userPrincipalName": upn})
     out = {"@odata.context": odata.context("users") + "/$entity", **view(user, None)}
     return ok(req, out, 201, {"Location": f"{emu.base_url}/v1.0/users/{user['id']}"})
 
@@ -364,6 +347,7 @@ def update_user(emu: Emulator, req: Request, caller: Caller) -> Response:
     for key, value in body.items():
         if not key.startswith("@odata"):
             user[key] = value
+    directory.touch(caller.tenant, user)
     return no_content(req)
 
 
@@ -373,16 +357,7 @@ def delete_user(emu: Emulator, req: Request, caller: Caller) -> Response:
     caller.require_admin(USER_WRITE_ROLES)
     user = target_user(emu, req, caller)
     require_write(caller, user)
-    tenant = caller.tenant
-    uid = user["id"]
-    tenant["users"] = [u for u in tenant["users"] if u["id"] != uid]
-    tenant["roleAssignments"] = [a for a in tenant["roleAssignments"] if a["principalId"] != uid]
-    for group in tenant["groups"]:
-        if uid in group["members"]:
-            group["members"] = [m for m in group["members"] if m != uid]
-    for other in tenant["users"]:
-        if other.get("manager") == uid:
-            other["manager"] = None
+    directory.delete_user(emu, caller.tenant, user)
     return no_content(req)
 
 
@@ -448,28 +423,3 @@ def direct_reports(emu: Emulator, req: Request, caller: Caller) -> Response:
     select = odata.parse_select(req, KNOWN_PROPERTIES, "user")
     reports = [view(u, select, True) for u in caller.tenant["users"] if u.get("manager") == user["id"]]
     return _collection(emu, req, reports, "directoryObjects")
-
-
-def member_of(tenant: dict[str, Any], user_id: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for group in tenant["groups"]:
-        if user_id in group["members"]:
-            out.append({"@odata.type": "#microsoft.graph.group", "id": group["id"],
-                        "displayName": group["displayName"], "description": group.get("description"),
-                        "mailNickname": group.get("mailNickname"), "mailEnabled": False,
-                        "securityEnabled": True, "groupTypes": []})
-    held = held_roles(tenant, user_id)
-    for role in tenant["directoryRoles"]:
-        if role["roleTemplateId"] in held:
-            out.append({"@odata.type": "#microsoft.graph.directoryRole", "deletedDateTime": None, **role})
-    return out
-
-
-# Groups in the seed do not nest, so the transitive view equals the direct one.
-@graph_route("GET", "/me/memberOf", "/users/{id}/memberOf", "/me/transitiveMemberOf", "/users/{id}/transitiveMemberOf")
-def list_member_of(emu: Emulator, req: Request, caller: Caller) -> Response:
-    precheck(req, caller, MEMBER_OF_READ)
-    user = target_user(emu, req, caller)
-    if not (caller.is_self(user) and caller.allowed(USER_SELF_READ)):
-        caller.require(MEMBER_OF_READ)
-    return _collection(emu, req, member_of(caller.tenant, user["id"]), "directoryObjects")

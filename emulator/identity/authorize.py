@@ -26,6 +26,7 @@ from emulator.identity.model import (
     consented,
     eligible_users,
     find_app,
+    find_user,
     is_consent_admin,
     missing_consent,
     needs_admin,
@@ -192,6 +193,8 @@ def _pick_hinted(emu: Emulator, ref: TenantRef, flow: dict[str, Any]
         for t, u in accounts:
             if hint.lower() in (u["userPrincipalName"].lower(), u["id"]):
                 return t, u
+        if find_user(emu, hint) is not None:  # there, but not eligible: the account is disabled
+            raise AADError("invalid_request", 50057)
         raise AADError("invalid_request", 50034, login_hint=hint, tenant=ref.label)
     if not accounts:
         raise AADError("invalid_request", 50034, login_hint="(none)", tenant=ref.label)

@@ -23,6 +23,7 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from emulator import directory
 from emulator.identity.errors import AADError
 from emulator.tokens import Signer
 
@@ -492,6 +493,7 @@ def issue_id_token(emu: Emulator, tenant_id: str, client_id: str, user: dict[str
         claims["email"] = user["mail"]
     if nonce is not None:
         claims["nonce"] = nonce
+    claims.update(directory_claims(emu, tenant_id, client_id, user))
     tamper = dict(emu.id_token_tamper)
     if tamper.pop("rogue_key", False):
         rogue = Signer.generate()
@@ -500,6 +502,34 @@ def issue_id_token(emu: Emulator, tenant_id: str, client_id: str, user: dict[str
         return rogue.sign(claims)
     claims.update(tamper)
     return emu.signer.sign(claims)
+
+
+def directory_claims(emu: Emulator, tenant_id: str, client_id: str, user: dict[str, Any]) -> dict[str, Any]:
+    """``roles`` (the app's roles assigned to the user or their groups), ``groups`` (as the registration's
+    ``groupMembershipClaims`` asks: SecurityGroup or All) and ``wids`` (directory role templates), each
+    only when non-empty. Past ``groups_claim_limit`` groups Entra leaves ``groups`` out and points to
+    where they can be read instead (the overage indicator)."""
+    tenant, app = emu.tenant(tenant_id), emu.app(client_id)
+    if tenant is None or app is None:
+        return {}
+    out: dict[str, Any] = {}
+    roles = directory.role_values(emu, tenant, app, user["id"])
+    if roles:
+        out["roles"] = roles
+    wanted = str(app.get("groupMembershipClaims") or "None")
+    if wanted in ("SecurityGroup", "All"):
+        groups = [g["id"] for g in directory.transitive_groups(tenant, user["id"])
+                  if wanted == "All" or g.get("securityEnabled", True)]
+        if len(groups) > emu.groups_claim_limit:
+            out["_claim_names"] = {"groups": "src1"}
+            out["_claim_sources"] = {"src1": {
+                "endpoint": f"https://graph.windows.net/{tenant_id}/users/{user['id']}/getMemberObjects"}}
+        elif groups:
+            out["groups"] = groups
+    wids = sorted({a["roleDefinitionId"] for a in tenant.get("roleAssignments", []) if a["principalId"] == user["id"]})
+    if wids:
+        out["wids"] = wids
+    return out
 
 
 def token_response(emu: Emulator, *, tenant_id: str, client_id: str, user: dict[str, Any],

@@ -86,6 +86,18 @@ def token(emu: Emulator, req: Request) -> Response:
                                         "client-request-id": req.headers.get("client-request-id") or ""})
 
 
+def account_or_error(emu: Emulator, tenant_id: str, user_id: str) -> dict[str, Any]:
+    """The grant's user, if they may still get tokens: a deleted account is AADSTS50034 (it no longer
+    exists in the directory, soft-deleted or not), a disabled one AADSTS50057."""
+    tenant = emu.tenant(tenant_id)
+    user = emu.user(tenant, user_id) if tenant else None
+    if user is None:
+        raise AADError("invalid_grant", 50034, login_hint="{EUII Hidden}", tenant=tenant_id)
+    if not user.get("accountEnabled", True):
+        raise AADError("invalid_grant", 50057)
+    return user
+
+
 def _same_tenant(ref: TenantRef, tenant_id: str) -> bool:
     # A code or refresh token may be redeemed on its own tenant or on common/organizations.
     return ref.tenant is None or ref.tenant["id"] == tenant_id
@@ -124,10 +136,7 @@ def _authorization_code(emu: Emulator, ref: TenantRef, app: dict[str, Any], form
                 raise AADError("invalid_grant", 501481)
         # Only a successful redemption uses the code up: a wrong verifier may be retried.
         grant.redeemed = True
-    tenant = emu.tenant(grant.tenant_id)
-    user = emu.user(tenant, grant.user_id) if tenant else None
-    if tenant is None or user is None:
-        raise AADError("invalid_grant", 70000, param="code", detail="The user no longer exists.")
+    user = account_or_error(emu, grant.tenant_id, grant.user_id)
     return token_response(emu, tenant_id=grant.tenant_id, client_id=app["client_id"], user=user,
                           graph_scopes=grant.scopes, oidc=grant.oidc, nonce=grant.nonce,
                           auth_time=grant.issued, want_client_info=form.get("client_info") == "1",
@@ -155,10 +164,7 @@ def _refresh_token(emu: Emulator, ref: TenantRef, app: dict[str, Any], form: dic
         forced = st.invalid_grant.get(grant.user_id)
         if forced is not None and grant.auth_time <= forced["since"]:
             _raise_forced(app, grant, forced)
-        tenant = emu.tenant(grant.tenant_id)
-        user = emu.user(tenant, grant.user_id) if tenant else None
-        if tenant is None or user is None or not user.get("accountEnabled", True):
-            raise AADError("invalid_grant", 50057)
+        user = account_or_error(emu, grant.tenant_id, grant.user_id)
         requested = grant.scopes
         oidc = grant.oidc
         if form.get("scope"):

@@ -33,7 +33,8 @@ def test_health_reports_ok_and_the_base_url(emulator, http_emulator):
 
 
 def test_reset_forgets_consent_codes_and_settings(emulator, http_emulator):
-    http_emulator.post(_ctl(emulator, "/settings"), json={"auto_approve": True, "strict_rotation": True})
+    http_emulator.post(_ctl(emulator, "/settings"), json={"auto_approve": True, "strict_rotation": True,
+                                                          "groups_claim_limit": 3})
     url = authorize_url(emulator.base_url, emulator.info["tenant_id"], emulator.info["client_id"], scope="openid Calendars.Read",
                         login_hint="alex@contoso.test")
     Browser(http_emulator, emulator.base_url).open(url)
@@ -43,7 +44,8 @@ def test_reset_forgets_consent_codes_and_settings(emulator, http_emulator):
     app = emulator.emulator.state["apps"][0]
     assert not any("Calendars.Read" in s for s in app["delegated_user_consent"][emulator.info["tenant_id"]].values())
     assert http_emulator.get(_ctl(emulator, "/settings")).json() == {
-        "auto_approve": False, "strict_rotation": False, "clock_offset_seconds": 0.0, "id_token_tamper": {}}
+        "auto_approve": False, "strict_rotation": False, "clock_offset_seconds": 0.0, "id_token_tamper": {},
+        "groups_claim_limit": 200}
 
 
 def test_reset_with_a_seed_replaces_the_directory(emulator, http_emulator):
@@ -63,12 +65,15 @@ def test_reset_with_a_seed_replaces_the_directory(emulator, http_emulator):
 
 
 def test_settings_round_trip_and_reject_bad_values(emulator, http_emulator):
-    body = http_emulator.post(_ctl(emulator, "/settings"), json={"auto_approve": True, "clock_offset_seconds": 3600}).json()
-    assert body == {"auto_approve": True, "strict_rotation": False, "clock_offset_seconds": 3600.0, "id_token_tamper": {}}
+    body = http_emulator.post(_ctl(emulator, "/settings"), json={"auto_approve": True, "clock_offset_seconds": 3600,
+                                                                 "groups_claim_limit": 5}).json()
+    assert body == {"auto_approve": True, "strict_rotation": False, "clock_offset_seconds": 3600.0, "id_token_tamper": {},
+                    "groups_claim_limit": 5}
     assert emulator.emulator.auto_approve is True and emulator.emulator.clock_offset == 3600
     assert http_emulator.get(_ctl(emulator, "/settings")).json() == body
     assert http_emulator.post(_ctl(emulator, "/settings"), json={"auto_approve": "yes"}).status_code == 400
     assert http_emulator.post(_ctl(emulator, "/settings"), json={"colour": "blue"}).status_code == 400
+    assert http_emulator.post(_ctl(emulator, "/settings"), json={"groups_claim_limit": -1}).status_code == 400
     assert http_emulator.post(_ctl(emulator, "/settings"), data="{not json").status_code == 400
 
 
