@@ -22,8 +22,11 @@ sent); enabled or restored again reactivates them when the settings say so; and 
 are applied again. App roles are read once per run from the app's service principal
 (``appRoleAssignedTo``: users and groups assigned), group membership per member with
 ``checkMemberGroups`` (the mapped groups and the groups assigned app roles, 20 per call), sent 20
-members to a ``$batch``. Directory roles are not read by the sync: their mappings follow the ``wids``
-of the member's last sign-in.
+members to a ``$batch``. The users delta does not show a change of group membership or app role
+assignment; so after each round, members whose directly assigned app roles differ from those last
+recorded are brought up to date too. A change of group membership alone is applied at the member's
+next sign-in or when the user changes in Entra. Directory roles are not read by the sync: their
+mappings follow the ``wids`` of the member's last sign-in.
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ class SyncRun:
         self.client = client
         self.mappings = Mappings.current()
         self._app_roles: AppRoles | None = None
+        self.handled: set[int] = set()  # accounts whose mappings this run applied already
 
     @property
     def app_roles(self) -> AppRoles:
@@ -133,6 +137,11 @@ class SyncRun:
                 counts[outcome] += 1
             if outcome in ("updated", "unchanged", "reactivated") and self.mappings.any:
                 to_map.append(account)
+        self.apply_in_batches(to_map, counts)
+        return counts
+
+    def apply_in_batches(self, to_map: list[MicrosoftAccount], counts: dict[str, int]) -> None:
+        self.handled |= {a.pk for a in to_map}
         for start in range(0, len(to_map), 20):
             chunk = to_map[start:start + 20]
             try:
@@ -143,6 +152,18 @@ class SyncRun:
                 continue
             counts["failed"] += failed
             counts["updated"] += changed
+
+    def reconcile_app_roles(self) -> dict[str, int]:
+        """Members whose app roles changed without a change to the user (the users delta does not show
+        assignments): those whose directly assigned roles differ from what was last recorded for them."""
+        counts = {"updated": 0, "failed": 0}
+        if not self.mappings.app_roles:
+            return counts
+        assigned = self.app_roles.of_principal
+        accounts = (MicrosoftAccount.objects.filter(tenant_id=self.run.tenant_id, user__is_active=True)
+                    .exclude(pk__in=self.handled).select_related("user"))
+        stale = [a for a in accounts if set(a.directory.get("roles") or []) != assigned.get(a.object_id, set())]
+        self.apply_in_batches(stale, counts)
         return counts
 
     def handle_member(self, account: MicrosoftAccount, user: dict[str, Any]) -> str:
@@ -271,7 +292,9 @@ def _run(ms: MicrosoftSettings, run: DirectorySyncRun, client: GraphClient, budg
             DirectorySync.objects.filter(pk=state.pk).update(
                 next_link="", delta_link=delta_link or state.delta_link, rounds=F("rounds") + 1,
                 updated_at=timezone.now())
-            DirectorySyncRun.objects.filter(pk=run.pk).update(complete=True)
+            counts = sync.reconcile_app_roles()
+            DirectorySyncRun.objects.filter(pk=run.pk).update(
+                complete=True, updated=F("updated") + counts["updated"], failed=F("failed") + counts["failed"])
             return
         if time.monotonic() - started > budget:
             run.note = "Stopped after its time budget; the next run continues from the last page."
