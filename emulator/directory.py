@@ -149,7 +149,7 @@ def group(tenant: dict[str, Any], key: str) -> dict[str, Any] | None:
 def new_group(tenant: dict[str, Any], display_name: str, *, group_id: str | None = None,
               security_enabled: bool = True, description: str | None = None, now: str) -> dict[str, Any]:
     nickname = "".join(c for c in display_name.lower() if c.isalnum())[:60] or "group"
-    created = {"id": group_id or stable_id(tenant["id"], "group", display_name, str(uuid.uuid4())),
+    created: dict[str, Any] = {"id": group_id or stable_id(tenant["id"], "group", display_name, str(uuid.uuid4())),
                "displayName": display_name, "mailNickname": nickname, "description": description,
                "securityEnabled": security_enabled, "mailEnabled": False, "groupTypes": [],
                "createdDateTime": now, "members": []}

@@ -23,7 +23,7 @@ METADATA = "clean_v10_metadata/cleanMetadata.xml"
 OUT = Path(__file__).resolve().parent.parent / "tests" / "emulator" / "graph_v1_types.json"
 # The resources the emulator answers with (and what their properties reach).
 ROOTS = ["user", "event", "calendar", "directoryRole", "unifiedRoleAssignment", "scheduleInformation",
-         "meetingTimeSuggestionsResult"]
+         "meetingTimeSuggestionsResult", "group", "servicePrincipal", "appRoleAssignment"]
 KINDS = {"EntityType": "entity", "ComplexType": "complex", "EnumType": "enum"}
 
 

@@ -26,7 +26,6 @@ from emulator.identity.model import (
     consented,
     eligible_users,
     find_app,
-    find_user,
     is_consent_admin,
     missing_consent,
     needs_admin,
@@ -193,8 +192,10 @@ def _pick_hinted(emu: Emulator, ref: TenantRef, flow: dict[str, Any]
         for t, u in accounts:
             if hint.lower() in (u["userPrincipalName"].lower(), u["id"]):
                 return t, u
-        if find_user(emu, hint) is not None:  # there, but not eligible: the account is disabled
-            raise AADError("invalid_request", 50057)
+        tenants = [ref.tenant] if ref.tenant is not None else emu.state["tenants"]
+        named = [emu.user(t, hint) for t in tenants]
+        if any(u is not None and not u.get("accountEnabled", True) for u in named):
+            raise AADError("invalid_request", 50057)  # there, but not eligible: the account is disabled
         raise AADError("invalid_request", 50034, login_hint=hint, tenant=ref.label)
     if not accounts:
         raise AADError("invalid_request", 50034, login_hint="(none)", tenant=ref.label)

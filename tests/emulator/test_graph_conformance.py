@@ -20,6 +20,8 @@ import pytest
 import requests
 from jsonschema import Draft202012Validator
 
+from emulator.graph.applications import ASSIGNMENT_PROPERTIES, SP_PROPERTIES
+from emulator.graph.groups import GROUP_PROPERTIES
 from emulator.graph.users import DEFAULT_PROPERTIES, KNOWN_PROPERTIES
 from emulator.server import RunningEmulator
 from tests.support.graph import graph_call, graph_token
@@ -125,6 +127,58 @@ def test_the_extract_names_its_upstream_commit_and_covers_the_served_resources()
 
 def test_the_user_properties_the_emulator_knows_are_those_v1_declares() -> None:
     assert set(KNOWN_PROPERTIES) == set(_properties("user"))
+
+
+def test_the_group_service_principal_and_assignment_properties_are_those_v1_declares() -> None:
+    assert set(GROUP_PROPERTIES) == set(_properties("group"))
+    assert set(SP_PROPERTIES) == set(_properties("servicePrincipal"))
+    assert set(ASSIGNMENT_PROPERTIES) == set(_properties("appRoleAssignment"))
+
+
+def _directory_object(body: dict[str, Any]) -> None:
+    conforms(body["@odata.type"].removeprefix("#microsoft.graph."), body)
+
+
+def test_groups_memberships_and_the_users_delta(emulator: RunningEmulator, http_emulator: requests.Session) -> None:
+    token = graph_token(emulator, None, roles=("Directory.Read.All",))
+    groups = _get(http_emulator, emulator, "/groups", token)["value"]
+    for g in groups:
+        conforms("group", g)
+    conforms("group", _get(http_emulator, emulator, f"/groups/{groups[0]['id']}", token))
+    conforms("group", _get(http_emulator, emulator, f"/groups/{groups[0]['id']}?$select=" + ",".join(
+        sorted(GROUP_PROPERTIES)), token))
+    for member in _get(http_emulator, emulator, f"/groups/{groups[0]['id']}/members", token)["value"]:
+        _directory_object(member)
+    for path in ("/users/adele@contoso.test/transitiveMemberOf", "/users/adele@contoso.test/memberOf"):
+        items = _get(http_emulator, emulator, path, token)["value"]
+        assert {i["@odata.type"] for i in items} == {"#microsoft.graph.group", "#microsoft.graph.directoryRole"}
+        for item in items:
+            _directory_object(item)
+    created = http_emulator.post(f"{emulator.base_url}/_emulator/users/bulk", json={"count": 1})
+    assert created.status_code == 201
+    delta = _get(http_emulator, emulator, "/users/delta", token)
+    assert delta["value"]
+    for u in delta["value"]:
+        conforms("user", u)
+    everything = _get(http_emulator, emulator, "/users/delta?$select=" + ",".join(sorted(KNOWN_PROPERTIES)), token)
+    for u in everything["value"]:
+        conforms("user", u)
+
+
+def test_service_principals_and_app_role_assignments(emulator: RunningEmulator, http_emulator: requests.Session) -> None:
+    token = graph_token(emulator, None, roles=("Directory.Read.All",))
+    client_id = emulator.info["client_id"]
+    assert http_emulator.post(f"{emulator.base_url}/_emulator/users/lee@contoso.test/app-role-assignments",
+                              json={"value": "Editor"}).status_code == 201
+    sp = _get(http_emulator, emulator, f"/servicePrincipals(appId='{client_id}')", token)
+    conforms("servicePrincipal", sp)
+    for found in _get(http_emulator, emulator, "/servicePrincipals", token)["value"]:
+        conforms("servicePrincipal", found)
+    assignments = _get(http_emulator, emulator, "/users/lee@contoso.test/appRoleAssignments", token)["value"]
+    assigned_to = _get(http_emulator, emulator, f"/servicePrincipals/{sp['id']}/appRoleAssignedTo", token)["value"]
+    assert assignments and assigned_to
+    for a in assignments + assigned_to:
+        conforms("appRoleAssignment", a)
 
 
 def test_a_user_by_default_and_with_every_property_selected(emulator: RunningEmulator, http_emulator: requests.Session) -> None:
