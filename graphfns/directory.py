@@ -71,21 +71,28 @@ class GraphDirectoryReader:
 class AppRoles:
     """Who holds which of the app's roles: users directly, and groups (whose members hold them too)."""
 
-    of_principal: dict[str, set[str]] = field(default_factory=dict)
+    of_user: dict[str, set[str]] = field(default_factory=dict)
+    of_group: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, client: GraphClient, client_id: str) -> AppRoles:
         sp = client.get(f"/servicePrincipals(appId='{client_id}')", params={"$select": "id,appRoles"})
         values = {str(r["id"]): str(r.get("value") or "") for r in sp.get("appRoles", [])}
-        held: dict[str, set[str]] = {}
+        roles = cls()
         for assignment in client.pages(f"/servicePrincipals/{sp['id']}/appRoleAssignedTo"):
             value = values.get(str(assignment.get("appRoleId")))
-            if value:
-                held.setdefault(str(assignment["principalId"]).lower(), set()).add(value)
-        return cls(held)
+            if not value:
+                continue  # the default access role (no value), or a role since removed
+            held = roles.of_group if assignment.get("principalType") == "Group" else roles.of_user
+            held.setdefault(str(assignment["principalId"]).lower(), set()).add(value)
+        return roles
 
-    def groups(self, user_ids: set[str]) -> set[str]:
-        return set(self.of_principal) - user_ids
+    def of_member(self, object_id: str, groups: set[str]) -> set[str]:
+        """The roles of a user who is a (transitive) member of ``groups``."""
+        held = set(self.of_user.get(object_id, set()))
+        for group in groups & set(self.of_group):
+            held |= self.of_group[group]
+        return held
 
 
 @dataclass
@@ -125,6 +132,7 @@ class SyncRun:
         by_oid = {str(u.get("id", "")).lower(): u for u in users if u.get("id")}
         accounts = MicrosoftAccount.objects.filter(tenant_id=self.run.tenant_id, object_id__in=list(by_oid))
         to_map: list[MicrosoftAccount] = []
+        updated: set[int] = set()
         for account in accounts.select_related("user"):
             counts["members"] += 1
             try:
@@ -135,12 +143,17 @@ class SyncRun:
                 continue
             if outcome in counts:
                 counts[outcome] += 1
+            if outcome == "updated":
+                updated.add(account.pk)
             if outcome in ("updated", "unchanged", "reactivated") and self.mappings.any:
                 to_map.append(account)
-        self.apply_in_batches(to_map, counts)
+        self.apply_in_batches(to_map, counts, updated)
         return counts
 
-    def apply_in_batches(self, to_map: list[MicrosoftAccount], counts: dict[str, int]) -> None:
+    def apply_in_batches(self, to_map: list[MicrosoftAccount], counts: dict[str, int],
+                         updated: set[int] | None = None) -> None:
+        """Apply the role mappings to these members, 20 to a $batch; a member is counted updated once."""
+        updated = set() if updated is None else updated
         self.handled |= {a.pk for a in to_map}
         for start in range(0, len(to_map), 20):
             chunk = to_map[start:start + 20]
@@ -151,7 +164,8 @@ class SyncRun:
                 counts["failed"] += len(chunk)
                 continue
             counts["failed"] += failed
-            counts["updated"] += changed
+            counts["updated"] += len(changed - updated)
+            updated |= changed
 
     def reconcile_app_roles(self) -> dict[str, int]:
         """Members whose app roles changed without a change to the user (the users delta does not show
@@ -159,11 +173,19 @@ class SyncRun:
         counts = {"updated": 0, "failed": 0}
         if not self.mappings.app_roles:
             return counts
-        assigned = self.app_roles.of_principal
+        assigned = self.app_roles.of_user
         accounts = (MicrosoftAccount.objects.filter(tenant_id=self.run.tenant_id, user__is_active=True)
                     .exclude(pk__in=self.handled).select_related("user"))
-        stale = [a for a in accounts if set(a.directory.get("roles") or []) != assigned.get(a.object_id, set())]
-        self.apply_in_batches(stale, counts)
+        through_groups = set().union(*self.app_roles.of_group.values())
+
+        def stale(account: MicrosoftAccount) -> bool:
+            # Gained a direct assignment, or lost a role no group could give (group-given roles follow group
+            # membership: the next sign-in or user change).
+            known, direct = set(account.directory.get("roles") or []), assigned.get(account.object_id, set())
+            return bool(direct - known) or bool(known - direct - through_groups)
+
+        outdated = [a for a in accounts if stale(a)]
+        self.apply_in_batches(outdated, counts)
         return counts
 
     def handle_member(self, account: MicrosoftAccount, user: dict[str, Any]) -> str:
@@ -184,16 +206,17 @@ class SyncRun:
             outcome = "updated"
         return outcome
 
-    def apply_mappings(self, accounts: list[MicrosoftAccount]) -> tuple[int, int]:
-        """Apply the role mappings to up to 20 members: one $batch of checkMemberGroups. (changed, failed)."""
-        role_groups = self.app_roles.groups({a.object_id for a in accounts}) if self.mappings.app_roles else set()
+    def apply_mappings(self, accounts: list[MicrosoftAccount]) -> tuple[set[int], int]:
+        """Apply the role mappings to up to 20 members: one $batch of checkMemberGroups. (changed pks, failed)."""
+        role_groups = set(self.app_roles.of_group) if self.mappings.app_roles else set()
         ask = sorted(set(self.mappings.group_ids) | role_groups)
         chunks = [ask[i:i + CHECK_LIMIT] for i in range(0, len(ask), CHECK_LIMIT)]
         requests = [{"id": f"{n}.{c}", "method": "POST", "url": f"/users/{a.object_id}/checkMemberGroups",
                      "body": {"groupIds": chunk}}
                     for n, a in enumerate(accounts) for c, chunk in enumerate(chunks)]
         answers = {str(r["id"]): r for r in self.client.batch(requests)} if requests else {}
-        changed = failed = 0
+        changed: set[int] = set()
+        failed = 0
         for n, account in enumerate(accounts):
             held: set[str] = set()
             problem = ""
@@ -207,11 +230,7 @@ class SyncRun:
                 log.warning("Directory sync: member %s's groups could not be read (%s)", account.user_id, problem)
                 failed += 1
                 continue
-            app_roles = None
-            if self.mappings.app_roles:
-                app_roles = set(self.app_roles.of_principal.get(account.object_id, set()))
-                for group in held & set(self.app_roles.of_principal):
-                    app_roles |= self.app_roles.of_principal[group]
+            app_roles = self.app_roles.of_member(account.object_id, held) if self.mappings.app_roles else None
             sources = roles.EntraSources(
                 frozenset(app_roles) if app_roles is not None else None,
                 frozenset(held & set(self.mappings.group_ids)) if self.mappings.group_ids else None,
@@ -219,7 +238,7 @@ class SyncRun:
             )
             try:
                 if not roles.apply(account, sources).empty:
-                    changed += 1
+                    changed.add(account.pk)
             except Exception:
                 log.exception("Directory sync: applying role mappings to member %s failed", account.user_id)
                 failed += 1
