@@ -44,6 +44,7 @@ from graphfns.app_tokens import AppTokenCache
 from graphfns.client import GraphClient, graph_failure
 from graphfns.errors import FunctionError
 from graphfns.models import DirectorySync, DirectorySyncRun
+from graphfns.resources import segment
 from membership import directory, roles
 from membership.lib.locks import LockTimeout, held
 from membership.models import MicrosoftAccount, MicrosoftSettings, RoleMapping
@@ -63,7 +64,7 @@ class GraphDirectoryReader:
     def group_name(self, group_id: str) -> str:
         ms = MicrosoftSettings.current()
         client = GraphClient(ms.graph_url, AppTokenCache(ms).token(), max_attempts=2, deadline=10)
-        body = client.get(f"/groups/{group_id}", params={"$select": "id,displayName"})
+        body = client.get(f"/groups/{segment(group_id)}", params={"$select": "id,displayName"})
         return str(body.get("displayName") or "")
 
 

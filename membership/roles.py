@@ -36,6 +36,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from membership.lib.endpoints import check_graph
 from membership.lib.http import microsoft_session
 from membership.models import MicrosoftAccount, MicrosoftSettings, RoleMapping, SignInMode
 
@@ -211,6 +212,7 @@ def mapped_group_ids() -> list[str]:
 
 def member_groups(ms: MicrosoftSettings, access_token: str, group_ids: list[str]) -> frozenset[str]:
     """Which of ``group_ids`` the signed-in member is a transitive member of (``/me/checkMemberGroups``)."""
+    check_graph(ms.graph_url)  # the member's token goes only to a Microsoft cloud (or an allowed host)
     held: set[str] = set()
     session = microsoft_session()
     url = ms.graph_url.rstrip("/") + "/v1.0/me/checkMemberGroups"
@@ -237,7 +239,7 @@ def apply_at_sign_in(account: MicrosoftAccount, claims: dict[str, Any], access_t
                 try:
                     held = member_groups(MicrosoftSettings.current(), access_token, wanted)
                     sources = EntraSources(sources.app_roles, held, sources.directory_roles)
-                except (requests.RequestException, ValueError) as exc:
+                except (requests.RequestException, ValueError) as exc:  # EndpointNotAllowed is a ValueError
                     log.warning("Groups overage for member %s: reading their groups failed (%s); group mappings "
                                 "left as they were", account.user_id, type(exc).__name__)
         return apply(account, sources)
