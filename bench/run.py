@@ -9,6 +9,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 for script in ("emulator_throughput.py", "graph_functions.py", "cli_call.py", "refresh_sweep.py", "api_load.py",
-               "call_log_admin.py"):
+               "call_log_admin.py", "directory_sync.py"):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)

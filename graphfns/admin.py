@@ -31,7 +31,7 @@ import graphfns
 from graphfns.app_tokens import clear_app_token_cache
 from graphfns.call_stats import stats_retention_days, trend_charts
 from graphfns.errors import CATALOG, FunctionError
-from graphfns.models import ApiKey, DailyCallStats, FunctionCall, forget_api_keys
+from graphfns.models import ApiKey, DailyCallStats, DirectorySyncRun, FunctionCall, forget_api_keys
 from graphfns.registry import load
 from graphfns.retention import purge, purge_summary, retention_days
 from membership import admin as membership_admin
@@ -343,6 +343,42 @@ class FunctionCallAdmin(admin.ModelAdmin):
                                          "purge (or manage.py purge_call_log) deletes the rest.")
         messages.success(request, purge_summary(done.deleted, done.days) + rest)
         return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+
+
+@admin.register(DirectorySyncRun)
+class DirectorySyncRunAdmin(admin.ModelAdmin):
+    """The directory sync's runs: what each saw and did. The schedule is under Periodic tasks (“Sync members
+    with the Microsoft directory”); “Run now” queues a run."""
+
+    list_display = ("started_at", "finished_at", "seen", "members", "updated", "deactivated", "reactivated",
+                    "failed", "pages", "graph_requests", "complete", "error_code")
+    list_filter = ("complete", "error_code")
+    readonly_fields = ("tenant_id", "started_at", "finished_at", "pages", "graph_requests", "seen", "members",
+                       "updated", "deactivated", "reactivated", "failed", "complete", "error_code", "note")
+    change_list_template = "admin/graphfns/directorysyncrun/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        return [path("run/", self.admin_site.admin_view(self.run_now), name="graphfns_directorysyncrun_run"),
+                *super().get_urls()]
+
+    def run_now(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST" or not self.has_view_permission(request):
+            raise PermissionDenied
+        from graphfns.tasks import QUEUE_DOWN, sync_directory
+
+        try:
+            sync_directory.delay()
+        except QUEUE_DOWN:
+            messages.error(request, "The task queue is unavailable: start Redis (or the worker) and try again.")
+        else:
+            messages.success(request, "A directory sync run was queued; it appears here when a worker picks it up.")
+        return HttpResponseRedirect(reverse("admin:graphfns_directorysyncrun_changelist"))
 
 
 @admin.register(DailyCallStats)

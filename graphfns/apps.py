@@ -15,7 +15,11 @@ class GraphFunctionsConfig(AppConfig):
             import_module(module)
         from django.db.models.signals import post_delete, post_save
 
+        from graphfns.directory import GraphDirectoryReader
         from graphfns.models import ApiKey, forget_api_keys
+        from membership.directory import use_reader
+
+        use_reader(GraphDirectoryReader())  # the role mapping admin's group names
 
         post_save.connect(forget_api_keys, sender=ApiKey, dispatch_uid="graphfns-api-key-memo")
         post_delete.connect(forget_api_keys, sender=ApiKey, dispatch_uid="graphfns-api-key-memo-del")

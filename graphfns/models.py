@@ -184,3 +184,46 @@ class DailyCallStats(models.Model):
     @property
     def error_rate(self) -> float:
         return self.errors / self.calls if self.calls else 0.0
+
+
+class DirectorySync(models.Model):
+    """Where the directory sync of one tenant stands: Graph's deltaLink between runs, and the nextLink of the
+    round in progress (saved after each page, so a run that fails half-way resumes from its last page)."""
+
+    tenant_id = models.CharField("Tenant ID", max_length=36, unique=True)
+    delta_link = models.TextField(blank=True, help_text="Where the next round starts: changes since the last one.")
+    next_link = models.TextField(blank=True, help_text="The next page of an unfinished round.")
+    rounds = models.PositiveIntegerField(default=0, help_text="Delta rounds completed.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "directory sync state"
+
+    def __str__(self) -> str:
+        return f"Directory sync of {self.tenant_id}"
+
+
+class DirectorySyncRun(models.Model):
+    """One run of the directory sync: what it saw and did."""
+
+    tenant_id = models.CharField("Tenant ID", max_length=36, blank=True)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    graph_requests = models.PositiveIntegerField(default=0)
+    seen = models.PositiveIntegerField(default=0, help_text="Directory users in the delta.")
+    members = models.PositiveIntegerField(default=0, help_text="Of them, members linked here.")
+    updated = models.PositiveIntegerField(default=0, help_text="Members whose profile or mapped groups changed.")
+    deactivated = models.PositiveIntegerField(default=0)
+    reactivated = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0, help_text="Members not brought up to date; see the server log.")
+    complete = models.BooleanField(default=False, help_text="The delta round was read to its end.")
+    error_code = models.CharField(max_length=64, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = "directory sync run"
+
+    def __str__(self) -> str:
+        return f"Directory sync {self.started_at:%Y-%m-%d %H:%M}"

@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from graphfns import call_log
 from graphfns.call_stats import purge_stats, sum_up
+from graphfns.directory import sync_directory as run_directory_sync
 from graphfns.errors import FunctionError
 from graphfns.execution import execute
 from graphfns.retention import purge
@@ -71,6 +72,14 @@ def maintain_call_log() -> dict[str, Any]:
     done = purge(budget=PURGE_BUDGET_SECONDS)
     return {"summed_up": [str(day) for day in summed], "stats_deleted": purge_stats(), "deleted": done.deleted,
             "batches": done.batches, "longest_batch_ms": round(done.longest_batch * 1000), "finished": done.finished}
+
+
+@shared_task(name="graphfns.sync_directory")
+def sync_directory() -> dict[str, Any]:
+    """Scheduled by Celery beat (editable in the admin: Periodic tasks): one run of the directory sync."""
+    run = run_directory_sync()
+    return {"run": run.pk, "complete": run.complete, "error_code": run.error_code, "seen": run.seen,
+            "deactivated": run.deactivated, "failed": run.failed}
 
 
 def submit(name: str, params: dict[str, Any], auth_user_id: int | None, caller: str,

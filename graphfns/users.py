@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from graphfns.client import graph_failure
 from graphfns.errors import FunctionError
@@ -473,3 +473,113 @@ def request(call: Call, params: dict[str, Any]) -> Any:
         raise FunctionError("ValidationError", "path: a member cannot delete themself through /me.", field="path")
     _check_expand(params.get("query") or {})
     return pass_through(call, params, joined(segments))
+
+
+# -- directory: app roles, transitive membership, changes -----------------------------------------------
+
+APP_ROLES_READ = ("User.Read", "User.ReadBasic.All", "User.Read.All", "Directory.Read.All",
+                  "AppRoleAssignment.ReadWrite.All")
+APP_APP_ROLES_READ = ("User.Read.All", "Directory.Read.All", "AppRoleAssignment.ReadWrite.All")
+GROUP_IDS = {"type": "array", "items": {"type": "string", "pattern": r"^[0-9a-fA-F-]{36}$"}, "minItems": 1,
+             "maxItems": 500, "uniqueItems": True, "description": "Group object ids (Graph takes 20 per call; more "
+                                                                  "are asked 20 at a time)."}
+
+
+@function(
+    "users.app_role_assignments",
+    description="The app roles assigned to a user directly (appRoleId, resourceId, resourceDisplayName…); roles "
+                "given through a group are the group's.",
+    params=schema({"user_id": USER_ID, "select": SELECT, **PAGING}, ["user_id"]),
+    delegated=APP_ROLES_READ,
+    application=APP_APP_ROLES_READ,
+    example={"user_id": "me", "select": ["appRoleId", "resourceDisplayName"]},
+)
+def app_role_assignments(call: Call, params: dict[str, Any]) -> Any:
+    return collection(call, call.user_path(params["user_id"]) + "/appRoleAssignments", params, select(params))
+
+
+@function(
+    "users.transitive_member_of",
+    description="The groups and directory roles a user is a member of, directly or through nested groups.",
+    params=schema({
+        "user_id": USER_ID,
+        "kind": {"type": "string", "enum": ["group", "directoryRole"], "description": "Only this kind."},
+        "select": SELECT,
+        **PAGING,
+    }, ["user_id"]),
+    delegated=MEMBER_OF,
+    application=APP_MEMBER_OF,
+    example={"user_id": "me", "kind": "group", "select": ["id", "displayName"]},
+)
+def transitive_member_of(call: Call, params: dict[str, Any]) -> Any:
+    result = collection(call, call.user_path(params["user_id"]) + "/transitiveMemberOf", params, select(params))
+    if params.get("kind"):
+        wanted = f"#microsoft.graph.{params['kind']}"
+        result["value"] = [o for o in result["value"] if o.get("@odata.type") == wanted]
+        if "count" in result:
+            result["count"] = len(result["value"])
+    return result
+
+
+@function(
+    "users.check_member_groups",
+    description="Which of the given groups a user is a member of, directly or through nested groups.",
+    params=schema({"user_id": USER_ID, "group_ids": GROUP_IDS}, ["user_id", "group_ids"]),
+    delegated=MEMBER_OF,
+    application=APP_MEMBER_OF,
+    example={"user_id": "me", "group_ids": ["f448435d-3ca7-4073-8152-a1fd73c0fd09",
+                                            "bd7c6263-4dd5-4ae8-8c96-556e1c0bece6"]},
+)
+def check_member_groups(call: Call, params: dict[str, Any]) -> Any:
+    path = call.user_path(params["user_id"]) + "/checkMemberGroups"
+    ids = [g.lower() for g in params["group_ids"]]
+    held: list[str] = []
+    for start in range(0, len(ids), 20):
+        body = call.client.request("POST", path, json={"groupIds": ids[start:start + 20]}, idempotent=True).body
+        held += [str(g).lower() for g in (body or {}).get("value", [])]
+    return {"value": held, "count": len(held)}
+
+
+DELTA_PATH = "/users/delta"
+
+
+def _delta_link(call: Call, link: str) -> str:
+    # A link is Graph's nextLink or deltaLink of this very query; anything else could send the token elsewhere.
+    want, got = urlsplit(call.client.base + DELTA_PATH), urlsplit(link)
+    if (got.scheme, got.netloc) != (want.scheme, want.netloc) or unquote(got.path) != unquote(want.path):
+        raise FunctionError("ValidationError", "link is not a next_link or delta_link users.delta returned.",
+                            field="link")
+    return link
+
+
+@function(
+    "users.delta",
+    description="Users changed in the directory: without link, every user and a delta_link; with a delta_link, "
+                "those changed since (deleted ones carry @removed); all pages, or one page with next_link.",
+    params=schema({
+        "select": SELECT,
+        "link": {"type": "string", "maxLength": 4000,
+                 "description": "A next_link or delta_link from a previous call: where to continue."},
+        "all_pages": {"type": "boolean", "default": True, "description": "Follow next links to the delta_link."},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 100000,
+                  "description": "Stop after this many users (then next_link says where to continue)."},
+    }),
+    delegated=READ_ALL,
+    application=APP_READ,
+    example={"select": ["displayName", "mail", "accountEnabled"]},
+)
+def delta(call: Call, params: dict[str, Any]) -> Any:
+    url = _delta_link(call, params["link"]) if params.get("link") else DELTA_PATH
+    query: dict[str, Any] | None = None if params.get("link") else select(params) or None
+    users: list[Any] = []
+    limit = params.get("limit")
+    while True:
+        body = call.client.request("GET", url, params=query).body or {}
+        query = None
+        users += [entity(u) for u in body.get("value", [])]
+        next_link = body.get("@odata.nextLink")
+        if not next_link:
+            return {"value": users, "count": len(users), "delta_link": body.get("@odata.deltaLink")}
+        if not params.get("all_pages", True) or (limit is not None and len(users) >= limit):
+            return {"value": users, "count": len(users), "next_link": next_link}
+        url = _delta_link(call, next_link)

@@ -13,8 +13,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from membership.directory import group_name
 from membership.forms import MicrosoftSettingsForm, SignInModeForm
-from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep, SignInMode
+from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep, RoleMapping, SignInMode
+from membership.roles import preview
 
 UNREADABLE_SECRET = (
     "A stored client secret or certificate private key cannot be decrypted with FIELD_ENCRYPTION_KEY: sign-in and "
@@ -56,6 +58,9 @@ class MicrosoftSettingsAdmin(admin.ModelAdmin):
         ("Permissions", {"fields": ("default_scopes", "app_tenant_id")}),
         ("Pages", {"fields": ("callback_url", "logout_url", "failure_url")}),
         ("Endpoints", {"classes": ("collapse",), "fields": ("authority_host", "graph_url")}),
+        ("Directory", {"fields": ("reactivate_returning_members",),
+                       "description": "Role mappings and the directory sync: see Role mappings and Directory sync "
+                                      "runs."}),
     )
 
     @admin.display(description="Redirect URI to register")
@@ -169,18 +174,58 @@ class MicrosoftSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(MicrosoftAccount)
 class MicrosoftAccountAdmin(admin.ModelAdmin):
-    list_display = ("username", "user", "tenant_id", "status", "last_refreshed_at")
-    list_filter = ("status", "tenant_id", "mode")
+    list_display = ("username", "user", "tenant_id", "status", "left_directory", "last_refreshed_at")
+    list_filter = ("status", "left_directory", "tenant_id", "mode")
     search_fields = ("username", "display_name", "object_id", "user__username", "user__email")
     # Tokens are never shown: only their expiry.
     fields = (
-        "user", "tenant_id", "object_id", "username", "display_name", "granted_scopes", "mode",
-        "access_token_expires_at", "last_refreshed_at", "status", "last_error", "created_at",
+        "user", "tenant_id", "object_id", "username", "display_name", "job_title", "granted_scopes", "mode",
+        "access_token_expires_at", "last_refreshed_at", "status", "last_error", "left_directory",
+        "left_directory_at", "directory", "flags_from_mapping", "created_at",
     )
     readonly_fields = fields
+    actions = ["preview_role_mapping"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(description="Preview role mapping for the selected members (changes nothing)")
+    def preview_role_mapping(self, request: HttpRequest, queryset: Any) -> None:
+        """What applying the role mappings would change, from what Entra said at the last sign-in or sync."""
+        for account in queryset.select_related("user")[:50]:
+            seen = account.directory.get("seen_at", "never")
+            messages.info(request, f"{account.user} ({account}): {preview(account).describe()} "
+                                   f"(from what Entra said at {seen}).")
+
+
+@admin.register(RoleMapping)
+class RoleMappingAdmin(admin.ModelAdmin):
+    """Entra app roles, groups and directory roles → Django groups, applied at sign-in and by the directory sync."""
+
+    list_display = ("source", "value", "display_name", "group_names", "grants_staff", "grants_superuser")
+    list_filter = ("source",)
+    search_fields = ("value", "display_name")
+    filter_horizontal = ("groups",)
+    fields = ("source", "value", "display_name", "groups", "grants_staff", "grants_superuser")
+    readonly_fields = ("display_name",)
+
+    @admin.display(description="Django groups")
+    def group_names(self, obj: RoleMapping) -> str:
+        return ", ".join(g.name for g in obj.groups.all())
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("groups")
+
+    def save_model(self, request: HttpRequest, obj: RoleMapping, form: Any, change: bool) -> None:
+        # The group's name, for readability; a failed lookup leaves it empty and does not stop the save.
+        if obj.source == RoleMapping.Source.GROUP:
+            obj.display_name = group_name(obj.value.strip().lower())[:255]
+            if not obj.display_name:
+                messages.warning(request, "The group's name could not be looked up in Microsoft Graph (the mapping "
+                                          "is saved; it works by the object id).")
+        else:
+            obj.display_name = ""
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(RefreshSweep)

@@ -27,6 +27,7 @@ from membership.accounts import link_member
 from membership.failures import SignInFailure, failure_from_aad
 from membership.identity import authority_url, msal_app, validate_id_token
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
+from membership.roles import apply_at_sign_in
 from membership.scopes import EMAIL_SCOPE, GRAPH_RESOURCE
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ def complete_sign_in(request: HttpRequest, params: dict[str, str]) -> SignInResu
         if not account.user.is_active:
             raise SignInFailure("member_inactive", "user is_active is off")
         account.store_tokens(result)
+    apply_at_sign_in(account, claims, result.get("access_token", ""))  # role mappings, after the commit
     if not request.user.is_authenticated or request.user.pk != account.user_id:
         login(request, account.user, backend="django.contrib.auth.backends.ModelBackend")
     else:

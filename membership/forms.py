@@ -71,7 +71,7 @@ class MicrosoftSettingsForm(ScopesFormMixin, forms.ModelForm):
             "enabled", "client_id", "credential", "client_secret", "client_secret_expires_on", "tenant",
             "allowed_tenant_ids",
             "default_role", "default_scopes", "app_tenant_id", "callback_url", "logout_url", "failure_url",
-            "authority_host", "graph_url",
+            "authority_host", "graph_url", "reactivate_returning_members",
         )
         # Write-only: the stored secret is never read into the form (nor validated, nor written back);
         # save() sets a typed one. So the page opens, and other fields save, when FIELD_ENCRYPTION_KEY

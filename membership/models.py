@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -208,6 +209,13 @@ class MicrosoftSettings(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text="Group given to members created by Microsoft sign-in.",
+    )
+    reactivate_returning_members = models.BooleanField(
+        "Reactivate members enabled again in Entra",
+        default=False,
+        help_text="Off: a member the directory sync deactivated (disabled or deleted in Entra) stays deactivated "
+        "here when their Entra account is enabled or restored; an administrator reactivates them. On: the sync "
+        "reactivates them.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -477,6 +485,10 @@ class MicrosoftAccount(models.Model):
         NEEDS_RECONSENT = "needs_reconsent", "Sign-in needed"  # last_error says why (consent, MFA, CA…)
         REVOKED = "revoked", "Revoked"
 
+    class Left(models.TextChoices):
+        DISABLED = "disabled", "Disabled in Entra"
+        DELETED = "deleted", "Deleted in Entra"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="microsoft_accounts")
     tenant_id = models.CharField("Tenant ID (tid)", max_length=36)
     object_id = models.CharField("Object ID (oid)", max_length=36)
@@ -487,6 +499,8 @@ class MicrosoftAccount(models.Model):
         help_text="The address Microsoft gave at the last sign-in. The member's e-mail follows it, unless it was "
                   "changed on this site.",
     )
+    job_title = models.CharField("Job title", max_length=255, blank=True,
+                                 help_text="From the directory sync (Entra's jobTitle).")
     granted_scopes = models.TextField(blank=True)
     mode = models.CharField(max_length=50, blank=True)
     access_token = EncryptedTextField(blank=True)
@@ -495,6 +509,21 @@ class MicrosoftAccount(models.Model):
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     last_error = models.TextField(blank=True)
+    directory = models.JSONField(
+        "What Entra said", default=dict, blank=True,
+        help_text="The app roles, mapped groups and directory roles Entra reported at the last sign-in or sync "
+                  "(what role mappings are applied from), and when.",
+    )
+    left_directory = models.CharField(
+        "Left the directory", max_length=20, blank=True, choices=Left.choices,
+        help_text="Why the directory sync deactivated the member, if it did (empty: it did not).",
+    )
+    left_directory_at = models.DateTimeField(null=True, blank=True)
+    flags_from_mapping = models.JSONField(
+        default=list, blank=True,
+        help_text="is_staff / is_superuser as granted by a role mapping: only these are taken away again when no "
+                  "mapping grants them any more.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -584,3 +613,53 @@ class RefreshSweep(models.Model):
 
     def __str__(self) -> str:
         return f"Sweep {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class RoleMapping(models.Model):
+    """What a member holds in Entra (an app role, a group, a directory role) → Django groups and flags.
+
+    Applied at every sign-in and by the directory sync (membership.roles)."""
+
+    class Source(models.TextChoices):
+        APP_ROLE = "app_role", "App role (value)"
+        GROUP = "group", "Entra group (object id)"
+        DIRECTORY_ROLE = "directory_role", "Directory role (template id)"
+
+    source = models.CharField("Entra source", max_length=20, choices=Source.choices)
+    value = models.CharField(
+        "Value", max_length=255,
+        help_text="An app role's Value (Azure portal → your app → App roles), a group's Object ID (Microsoft Entra "
+                  "ID → Groups) or a directory role's template ID (Entra ID → Roles and administrators).",
+    )
+    groups = models.ManyToManyField(Group, blank=True, related_name="+", verbose_name="Django groups",
+                                    help_text="Given while the member holds the source; taken away when they no "
+                                              "longer do.")
+    grants_staff = models.BooleanField("Grants staff status (is_staff)", default=False)
+    grants_superuser = models.BooleanField("Grants superuser status (is_superuser)", default=False)
+    display_name = models.CharField(
+        "Name in Entra", max_length=255, blank=True, editable=False,
+        help_text="The group's display name, looked up through Microsoft Graph when saved.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "value"]
+        verbose_name = "role mapping"
+        constraints = [models.UniqueConstraint(fields=["source", "value"], name="unique_role_mapping_source")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()}: {self.display_name or self.value}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Object ids and template ids are GUIDs (case-insensitive); app role values are compared as Entra sends them.
+        self.value = self.value.strip()
+        if self.source != self.Source.APP_ROLE:
+            self.value = self.value.lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        if self.source != self.Source.APP_ROLE:
+            try:
+                validate_guid(self.value.strip())
+            except ValidationError as exc:
+                raise ValidationError({"value": exc.messages}) from None

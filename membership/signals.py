@@ -1,4 +1,4 @@
-"""Signals: settings changes mark accounts that lack newly required scopes."""
+"""Signals: settings changes mark accounts that lack newly required scopes; members leaving the directory."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from membership.models import MicrosoftSettings, SignInMode
 
 # Sent with ``account`` when a member's Microsoft account needs them to reconnect.
 account_needs_reconsent = Signal()
+# Sent with ``account``, ``reason`` (a sentence) and ``why`` ("disabled" | "deleted") when the directory
+# sync deactivates a member who left Entra; with ``account`` when it reactivates one (membership.directory).
+member_deactivated = Signal()
+member_reactivated = Signal()
 
 
 @receiver(post_save, sender=MicrosoftSettings)
