@@ -12,5 +12,6 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", include("graphfns.urls")),
-    path("", include("membership.urls")),
+    path("auth/microsoft/", include("membership.urls")),
+    path("", include("membership.site_urls")),
 ]
