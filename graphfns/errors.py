@@ -86,6 +86,9 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
     ErrorKind("InternalError", 500,
               "Something failed inside the platform. The server log (and the call log) has the details; retry later."),
     ErrorKind("TaskNotFound", 404, "There is no task with that id, or its result has expired."),
+    ErrorKind("TaskResultsUnavailable", 501,
+              "This site keeps no results of background calls (its Celery app has no result backend), so the "
+              "task's state cannot be read. The site can set one (CELERY_RESULT_BACKEND); or call synchronously."),
     ErrorKind("QueueUnavailable", 503,
               "Background execution is unavailable (the task queue cannot be reached). Call the function "
               "synchronously, or retry later."),

@@ -20,7 +20,7 @@ from graphfns.registry import Function, load
 # The errors each kind of operation can answer, besides its success.
 AUTH_ERRORS = ["AuthenticationRequired", "PermissionDenied"]
 EXECUTE_ERRORS = list(CATALOG)  # a function call can end in any catalog error
-TASK_ERRORS = [*AUTH_ERRORS, "TaskNotFound", "QueueUnavailable"]
+TASK_ERRORS = [*AUTH_ERRORS, "TaskNotFound", "TaskResultsUnavailable", "QueueUnavailable"]
 CACHE_ERRORS = [*AUTH_ERRORS]
 
 

@@ -57,6 +57,7 @@ class MemberAdapter:
 
     def __init__(self, user_model: type[AbstractBaseUser] | None = None) -> None:
         self.user_model: type[AbstractBaseUser] = user_model or get_user_model()
+        self.username_field: str = self.user_model.USERNAME_FIELD  # type: ignore[attr-defined]
 
     # Which fields the model has -------------------------------------------------------------------
 
@@ -73,7 +74,7 @@ class MemberAdapter:
         return name if self.field(name) is not None else None
 
     def named_by_email(self) -> bool:
-        return self.email_field() == self.user_model.USERNAME_FIELD
+        return self.email_field() == self.username_field
 
     def _fit(self, name: str, value: str) -> str:
         limit = getattr(self.field(name), "max_length", None)
@@ -96,7 +97,7 @@ class MemberAdapter:
                 raise SignInFailure("member_exists", "another member has this address")
             return address
         wanted = str(claims.get("preferred_username") or claims.get("upn") or claims["oid"])
-        base = self._fit(self.user_model.USERNAME_FIELD, re.sub(r"[^\w.@+-]", "", wanted)[:140] or "member")
+        base = self._fit(self.username_field, re.sub(r"[^\w.@+-]", "", wanted)[:140] or "member")
         name, n = base, 1
         while self._taken(name):
             n += 1
@@ -120,13 +121,13 @@ class MemberAdapter:
                     changed.append(name)
         email = self.email_field()
         address = microsoft_email(claims)
-        if email is None or not address or (email == self.user_model.USERNAME_FIELD and user.pk is None):
+        if email is None or not address or (email == self.username_field and user.pk is None):
             return changed  # (a new member named by e-mail already has it, from username_for)
         current = str(getattr(user, email, "") or "")
         if current == address:
             return changed
         follows = not current or (previous_email is not None and current.lower() == previous_email.lower())
-        if follows and not (email == self.user_model.USERNAME_FIELD and self._taken(address)):
+        if follows and not (email == self.username_field and self._taken(address)):
             setattr(user, email, address)
             changed.append(email)
         return changed
@@ -141,12 +142,12 @@ class MemberAdapter:
     def new_user(self, claims: dict[str, Any]) -> AbstractBaseUser:
         """Create the member for a first Microsoft sign-in: no usable password (they sign in with
         Microsoft), named through USERNAME_FIELD, filled by ``populate_user``."""
-        user = self.user_model(**{self.user_model.USERNAME_FIELD: self.username_for(claims)})
+        user = self.user_model(**{self.username_field: self.username_for(claims)})
         self.populate_user(user, claims)
         user.set_unusable_password()
         user.save()
         return user
 
     def _taken(self, value: str) -> bool:
-        lookup = f"{self.user_model.USERNAME_FIELD}__iexact"
+        lookup = f"{self.username_field}__iexact"
         return self.user_model._default_manager.filter(**{lookup: value}).exists()

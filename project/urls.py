@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from project import admin as site_admin  # noqa: F401  (registers the site's user admin)
 from project import health, metrics
 
 admin.site.site_header = "Membership administration"
