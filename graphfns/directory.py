@@ -36,12 +36,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
 from graphfns.app_tokens import AppTokenCache
 from graphfns.client import GraphClient, graph_failure
+from graphfns.conf import conf
 from graphfns.errors import FunctionError
 from graphfns.models import DirectorySync, DirectorySyncRun
 from graphfns.resources import segment
@@ -255,7 +255,7 @@ def sync_directory(*, budget: float = SYNC_BUDGET_SECONDS) -> DirectorySyncRun:
     """One run of the directory sync of the App tenant (see the module's docstring); its record."""
     ms = MicrosoftSettings.current()
     run = DirectorySyncRun.objects.create(tenant_id=ms.app_tenant_id)
-    lock_ttl = budget + 4 * float(settings.MICROSOFT_GRAPH_DEADLINE) + 60
+    lock_ttl = budget + 4 * conf.MICROSOFT_GRAPH_DEADLINE + 60
     client: GraphClient | None = None
     try:
         if not ms.enabled:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from django.db import transaction
 from django.utils import timezone
 
-from membership.accounts import _follow_email, microsoft_email
+from membership.adapter import get_adapter, microsoft_email
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from membership.signals import member_deactivated, member_reactivated
 
@@ -63,22 +63,12 @@ def update_profile(account: MicrosoftAccount, user: dict[str, Any]) -> bool:
     with transaction.atomic():
         account = MicrosoftAccount.objects.select_for_update().select_related("user").get(pk=account.pk)
         member = account.user
-        changed_member: list[str] = []
-        for prop, attr in (("givenName", "first_name"), ("surname", "last_name")):
-            if prop in user:
-                value = str(user[prop] or "")[:150]
-                if getattr(member, attr) != value:
-                    setattr(member, attr, value)
-                    changed_member.append(attr)
+        changed_member = get_adapter().update_from_directory(member, user, previous_email=account.email)
         if changed_member:
             member.save(update_fields=changed_member)
         changed_account: list[str] = []
         if "mail" in user or "userPrincipalName" in user:
             address = microsoft_email({"email": user.get("mail"), "preferred_username": user.get("userPrincipalName")})
-            before = member.email
-            _follow_email(member, account, address)
-            if member.email != before:
-                changed_member.append("email")
             if address and address != account.email:
                 account.email = address
                 changed_account.append("email")

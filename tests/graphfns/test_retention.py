@@ -95,7 +95,6 @@ def test_an_interrupted_purge_keeps_the_batches_it_finished(settings: Any, monke
     settings.GRAPH_CALL_LOG_PURGE_BATCH_SIZE = 4
     old_entries(10)
     created = list(FunctionCall.objects.order_by("created_at").values_list("pk", flat=True))
-    oldest = set(created[:4])
 
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt
