@@ -254,7 +254,7 @@ class MicrosoftSettings(models.Model):
         now = time.monotonic()
         if memo is not None and now - memo[1] <= CURRENT_MEMO_SECONDS:
             return memo[0]
-        row = cls.objects.filter(pk=1).first()
+        row = cls.objects.first()  # the only row there can be (the check constraint)
         if row is None:
             return cls()  # not memoised: the first save takes effect at once in every process
         _current["row"] = (row, now)

@@ -69,7 +69,7 @@ def _elsewhere(emulator: Any) -> str:
 def test_a_graph_url_saved_around_the_form_gets_no_member_token(connect: Connect, emulator: Any,
                                                                 microsoft: MicrosoftSettings) -> None:
     user = connect("lee")
-    MicrosoftSettings.objects.filter(pk=1).update(graph_url=_elsewhere(emulator))
+    MicrosoftSettings.objects.update(graph_url=_elsewhere(emulator))
     MicrosoftSettings.forget()
     emulator.emulator.requests.clear()
     error = failure("users.get", {"user_id": "me"}, auth_user=user)
@@ -81,7 +81,7 @@ def test_a_graph_url_saved_around_the_form_gets_no_member_token(connect: Connect
 def test_an_authority_host_saved_around_the_form_gets_no_client_secret(emulator: Any, microsoft: MicrosoftSettings,
                                                                        client: Client) -> None:
     AppTokenCache(microsoft).clear()
-    MicrosoftSettings.objects.filter(pk=1).update(authority_host=_elsewhere(emulator))
+    MicrosoftSettings.objects.update(authority_host=_elsewhere(emulator))
     MicrosoftSettings.forget()
     emulator.emulator.requests.clear()
     assert failure("users.get", {"user_id": "adele@contoso.test"}).code == "EndpointNotAllowed"
