@@ -1,0 +1,118 @@
+"""The proof of docs/install.md: a brand-new site installs the wheel and signs members in, calls Graph and
+queues calls for its own Celery worker.
+
+The site (tests/support/host.py) runs in its own virtualenv and processes; only the emulator runs in
+this test process.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from emulator.server import RunningEmulator
+from tests.support.browser import MemberBrowser
+from tests.support.host import HostSite, build_wheel, make_virtualenv, pip
+from tests.support.members import seeded_user
+
+pytestmark = pytest.mark.host
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory, emulator_server: RunningEmulator) -> Iterator[HostSite]:
+    root = tmp_path_factory.mktemp("host")
+    python = make_virtualenv(root / "venv", build_wheel(root))
+    site = HostSite.create(root / "site", python, ca_file=emulator_server.ca_file)
+    site.manage("makemigrations", "accounts")
+    site.manage("migrate")
+    info = emulator_server.info
+    site.manage("microsoft_settings", "--enabled", "yes", "--client-id", info["client_id"],
+                "--client-secret", info["client_secret"], "--tenant", info["tenant_id"],
+                "--authority-host", info["base_url"], "--graph-url", info["base_url"],
+                "--default-scopes", "User.Read", "--app-tenant-id", info["tenant_id"])
+    try:
+        site.start()
+        yield site
+    finally:
+        site.stop()
+
+
+@pytest.fixture
+def redirect_uri(host: HostSite, emulator: RunningEmulator) -> Iterator[str]:
+    """The site's callback, registered with the app in Entra (here: the emulator) as the site owner does."""
+    path = host.shell("import json; from django.urls import reverse; print(json.dumps(reverse('membership:callback')))")
+    uri = host.url + path
+    app = emulator.emulator.state["apps"][0]
+    with emulator.emulator.lock:
+        app["redirect_uris"].append(uri)
+    yield uri
+    with emulator.emulator.lock:
+        app["redirect_uris"].remove(uri)
+
+
+def test_the_wheel_installs_the_two_apps_without_the_reference_site_or_the_emulator(host: HostSite) -> None:
+    names = {line.split("==")[0].lower() for line in pip(host.python, "list", "--format=freeze").splitlines()}
+    assert "msmembership" in names
+    assert not names & {"trustme", "django-environ", "psycopg", "psycopg-binary", "tzlocal"}, sorted(names)
+    site_packages = Path(host.shell("import json, django, pathlib; "
+                                    "print(json.dumps(str(pathlib.Path(django.__file__).parent.parent)))"))
+    assert (site_packages / "membership" / "templates").is_dir()
+    assert (site_packages / "graphfns" / "templates").is_dir()
+    assert not (site_packages / "project").exists()
+    assert not (site_packages / "emulator").exists()
+
+
+def test_a_member_signs_in_to_the_site_whose_page_and_worker_call_graph(
+    host: HostSite, emulator: RunningEmulator, redirect_uri: str, member: MemberBrowser,
+) -> None:
+    lee, adele = seeded_user(emulator, "lee"), seeded_user(emulator, "adele")
+    assert redirect_uri == f"{host.url}/microsoft/auth/microsoft/callback/"
+
+    # The site's page needs a signed-in user: LOGIN_URL sends the member to Microsoft and back.
+    member.get(f"{host.url}/people/?colleague={quote(adele['userPrincipalName'])}")
+    assert member.page is not None and member.page.url.startswith(emulator.base_url), host.logs()
+    member.pick_user(lee["id"])
+    if "decision" in member.page.text and "accept" in member.page.text:
+        member.accept()
+    assert member.page.url == f"{host.url}/people/?colleague={quote(adele['userPrincipalName'])}", \
+        f"{member.page.url}\n{member.page.text[:2000]}\n{host.logs()}"
+    assert member.page.json() == {"email": lee["mail"], "me": lee["displayName"], "colleague": adele["displayName"]}
+
+    # The member is a user of the site's own model, found by its USERNAME_FIELD.
+    with sqlite3.connect(f"file:{host.folder / 'db.sqlite3'}?mode=ro", uri=True) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(accounts_user)")]
+        users = db.execute("SELECT id, email FROM accounts_user").fetchall()
+        linked = db.execute("SELECT user_id FROM membership_microsoftaccount").fetchall()
+    assert "username" not in columns and "first_name" not in columns
+    assert [email for _, email in users] == [lee["mail"]]
+    member_id = users[0][0]
+    assert linked == [(member_id,)]
+
+    # An async call through the site's HTTP API, run by the site's own worker.
+    key = host.shell("import json; from graphfns.models import ApiKey; print(json.dumps(ApiKey.issue('host')[1]))")
+    api = requests.Session()
+    api.trust_env = False
+    api.headers["Authorization"] = f"Bearer {key}"
+    queued = api.post(f"{host.url}/graph-api/functions/users.get/execute?async=1", timeout=30,
+                      json={"params": {"user_id": "me"}, "auth_user_id": member_id})
+    assert queued.status_code == 202, f"{queued.text}\n{host.logs()}"
+    status = wait_for_task(api, f"{host.url}/graph-api/tasks/{queued.json()['task_id']}")
+    assert status["state"] == "succeeded", f"{status}\n{host.logs()}"
+    assert status["result"]["displayName"] == lee["displayName"]
+    assert "succeeded" in host.log("worker")
+
+
+def wait_for_task(api: requests.Session, url: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status: dict[str, Any] = api.get(url, timeout=30).json()
+        if status.get("state") not in ("pending", "running") or time.monotonic() > deadline:
+            return status
+        time.sleep(0.3)
