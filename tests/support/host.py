@@ -178,7 +178,7 @@ class HostSite:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def logs(self) -> str:
-        return "\n".join(f"--- {name}.log ---\n{self.log(name)[-4000:]}" for name in self.processes)
+        return "\n".join(f"--- {name}.log ---\n{self.log(name)[-10000:]}" for name in self.processes)
 
     def stop(self) -> None:
         for proc in self.processes.values():
