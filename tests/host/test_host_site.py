@@ -73,7 +73,7 @@ def test_a_member_signs_in_to_the_site_whose_page_and_worker_call_graph(
     host: HostSite, emulator: RunningEmulator, redirect_uri: str, member: MemberBrowser,
 ) -> None:
     lee, adele = seeded_user(emulator, "lee"), seeded_user(emulator, "adele")
-    assert redirect_uri == f"{host.url}/microsoft/auth/microsoft/callback/"
+    assert redirect_uri.startswith(f"{host.url}/microsoft/")
 
     # The site's page needs a signed-in user: LOGIN_URL sends the member to Microsoft and back.
     member.get(f"{host.url}/people/?colleague={quote(adele['userPrincipalName'])}")

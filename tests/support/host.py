@@ -76,17 +76,21 @@ def redis_url(db: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", "", ""))
 
 
-def settings_block(site: Path, *, ca_file: str) -> str:
+def settings_block(site: Path, *, url: str, ca_file: str) -> str:
     """What the site adds to its settings.py (docs/install.md), in plain Python."""
     if os.environ.get("REDIS_URL"):
-        url = redis_url(REDIS_DB)
+        redis = redis_url(REDIS_DB)
         queue = f"""
-CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": {url!r}}}}}
-CELERY_BROKER_URL = {url!r}
-CELERY_RESULT_BACKEND = {url!r}
+# Redis: the cache (shared by the web and worker processes), the token-refresh locks, Celery's queue.
+REDIS_URL = {redis!r}
+CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": {redis!r}}}}}
+CELERY_BROKER_URL = {redis!r}
+CELERY_RESULT_BACKEND = {redis!r}
 """
     else:
         queue = """
+# No Redis: token-refresh locks are files in VAR_DIR; the cache is shared through files too.
+VAR_DIR = BASE_DIR / "var"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                       "LOCATION": BASE_DIR / "cache"}}
 # No broker server here: kombu's filesystem transport, results in files.
@@ -107,6 +111,7 @@ CELERY_RESULT_BACKEND = f"file://{BASE_DIR / 'results'}"
 INSTALLED_APPS += ["django_celery_beat", "membership", "graphfns", "accounts"]
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "membership:login"
+SITE_URL = {url!r}
 FIELD_ENCRYPTION_KEY = {Fernet.generate_key().decode()!r}
 # The web process and the worker share the SQLite file: wait for each other's writes.
 DATABASES["default"]["OPTIONS"] = {{"timeout": 20}}
@@ -137,7 +142,7 @@ class HostSite:
         run([site.bin / "django-admin", "startproject", "hostsite", folder], env=site.env)
         shutil.copytree(SITE_FILES, folder, dirs_exist_ok=True)
         with (folder / "hostsite" / "settings.py").open("a") as settings:
-            settings.write(settings_block(folder, ca_file=ca_file))
+            settings.write(settings_block(folder, url=site.url, ca_file=ca_file))
         return site
 
     def manage(self, *args: str, timeout: float = 120) -> str:
