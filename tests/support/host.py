@@ -10,11 +10,11 @@ repository is importable there.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from cryptography.fernet import Fernet
+
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_FILES = ROOT / "tests" / "host" / "site"
@@ -63,12 +65,6 @@ def make_virtualenv(path: Path, wheel: Path) -> Path:
 def pip(python: Path, *args: str | Path) -> str:
     """This run's pip, acting on another environment."""
     return run([sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", python, *args])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def redis_url(db: int) -> str:
@@ -197,7 +193,5 @@ class HostSite:
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the process and everything it started have ended
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass  # the process and everything it started have ended
