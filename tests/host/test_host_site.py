@@ -24,6 +24,8 @@ from tests.support.members import seeded_user
 
 pytestmark = pytest.mark.host
 
+ADMIN = {"email": "admin@host.test", "password": "a-long-admin-password-1"}
+
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory, emulator_server: RunningEmulator) -> Iterator[HostSite]:
@@ -32,6 +34,8 @@ def host(tmp_path_factory: pytest.TempPathFactory, emulator_server: RunningEmula
     site = HostSite.create(root / "site", python, ca_file=emulator_server.ca_file)
     site.manage("makemigrations", "accounts")
     site.manage("migrate")
+    site.manage("createsuperuser", "--noinput", "--email", ADMIN["email"],
+                env={"DJANGO_SUPERUSER_PASSWORD": ADMIN["password"]})
     info = emulator_server.info
     site.manage("microsoft_settings", "--enabled", "yes", "--client-id", info["client_id"],
                 "--client-secret", info["client_secret"], "--tenant", info["tenant_id"],
@@ -47,8 +51,7 @@ def host(tmp_path_factory: pytest.TempPathFactory, emulator_server: RunningEmula
 @pytest.fixture
 def redirect_uri(host: HostSite, emulator: RunningEmulator) -> Iterator[str]:
     """The site's callback, registered with the app in Entra (here: the emulator) as the site owner does."""
-    path = host.shell("import json; from django.urls import reverse; print(json.dumps(reverse('membership:callback')))")
-    uri = host.url + path
+    uri = host.url + host.reverse("membership:callback")
     app = emulator.emulator.state["apps"][0]
     with emulator.emulator.lock:
         app["redirect_uris"].append(uri)
@@ -88,7 +91,7 @@ def test_a_member_signs_in_to_the_site_whose_page_and_worker_call_graph(
     # The member is a user of the site's own model, found by its USERNAME_FIELD.
     with sqlite3.connect(f"file:{host.folder / 'db.sqlite3'}?mode=ro", uri=True) as db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(accounts_user)")]
-        users = db.execute("SELECT id, email FROM accounts_user").fetchall()
+        users = db.execute("SELECT id, email FROM accounts_user WHERE email != ?", [ADMIN["email"]]).fetchall()
         linked = db.execute("SELECT user_id FROM membership_microsoftaccount").fetchall()
     assert "username" not in columns and "first_name" not in columns
     assert [email for _, email in users] == [lee["mail"]]
@@ -116,3 +119,17 @@ def wait_for_task(api: requests.Session, url: str, timeout: float = 60) -> dict[
         if status.get("state") not in ("pending", "running") or time.monotonic() > deadline:
             return status
         time.sleep(0.3)
+
+
+def test_the_sites_admin_shows_the_redirect_uri_under_its_prefix(host: HostSite) -> None:
+    admin = requests.Session()
+    admin.trust_env = False
+    admin.get(f"{host.url}/admin/login/", timeout=30)
+    signed_in = admin.post(f"{host.url}/admin/login/?next=/admin/", timeout=30, data={
+        "csrfmiddlewaretoken": admin.cookies["csrftoken"], "username": ADMIN["email"], "password": ADMIN["password"]})
+    assert signed_in.url == f"{host.url}/admin/", signed_in.text[:2000]
+    page = admin.get(f"{host.url}/admin/membership/microsoftsettings/1/change/", timeout=30)
+    assert page.status_code == 200, f"{page.text[:3000]}\n{host.logs()}"
+    callback = host.reverse("membership:callback")
+    assert callback.startswith("/microsoft/")
+    assert f"<code>{host.url}{callback}</code>" in page.text

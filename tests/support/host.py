@@ -141,12 +141,17 @@ class HostSite:
             settings.write(settings_block(folder, url=site.url, ca_file=ca_file))
         return site
 
-    def manage(self, *args: str, timeout: float = 120) -> str:
-        return run([self.python, "manage.py", *args], cwd=self.folder, env=self.env, timeout=timeout)
+    def manage(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+        return run([self.python, "manage.py", *args], cwd=self.folder, env={**self.env, **(env or {})},
+                   timeout=timeout)
 
     def shell(self, code: str) -> Any:
         """Run ``code`` in ``manage.py shell``; the JSON it prints last."""
         return json.loads(self.manage("shell", "-c", code).strip().splitlines()[-1])
+
+    def reverse(self, name: str) -> str:
+        """The path of the site's URL named ``name``."""
+        return str(self.shell(f"import json; from django.urls import reverse; print(json.dumps(reverse({name!r})))"))
 
     def start(self) -> None:
         self._spawn("web", [self.python, "manage.py", "runserver", "--noreload", "--nothreading",
