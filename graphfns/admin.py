@@ -1,8 +1,9 @@
 """Admin for Graph functions: configuration checks and cache on the Microsoft settings page, API
 keys, the function call log, and members' Entra directory roles on the user page.
 
-membership never imports graphfns, so the settings and user pages are extended here: their admin
-classes are subclassed and registered again in place of the originals.
+membership never imports graphfns, so its settings page is extended here: its admin class is
+subclassed and registered again in place of membership's. The site's user admin is the site's own:
+``MemberGraphAdminMixin`` adds the directory roles section to it, if the site wants it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
@@ -308,7 +308,8 @@ class FunctionCallAdmin(admin.ModelAdmin):
         if is_guid(term):  # Graph's request-ids are GUIDs
             return queryset.filter(request_id=term.lower()), False
         match = Q(caller__in=[term, *(f"{kind}:{term}" for kind in CALLER_KINDS)])
-        members = list(User.objects.filter(Q(username=term) | Q(email__iexact=term)).values_list("pk", flat=True)[:20])
+        named = Q(**{User.USERNAME_FIELD: term}) | Q(**{f"{User.get_email_field_name()}__iexact": term})
+        members = list(User.objects.filter(named).values_list("pk", flat=True)[:20])
         if members:
             match |= Q(acting_user__in=members)
         return queryset.filter(match), False
@@ -447,8 +448,16 @@ class MicrosoftRolesSection:
         return out
 
 
-class MemberAdmin(UserAdmin):
-    """Django's user admin, plus the member's Microsoft accounts and their Entra directory roles."""
+class MemberGraphAdminMixin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """For the site's own user admin: the member's Microsoft accounts and their Entra directory roles,
+    which an administrator can assign and remove. Put it before the site's user admin class::
+
+        class MemberAdmin(MemberGraphAdminMixin, UserAdmin):
+            inlines = [MicrosoftAccountInline]  # membership.admin: the accounts, read-only
+
+    (the reference site's is project/admin.py). Its change form template extends the admin's
+    ``change_form.html``.
+    """
 
     change_form_template = "graphfns/admin/user_change_form.html"
 
@@ -523,6 +532,3 @@ class MemberAdmin(UserAdmin):
 def _caller(request: HttpRequest) -> str:
     return f"admin:{request.user.get_username()}"
 
-
-admin.site.unregister(User)
-admin.site.register(User, MemberAdmin)

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from graphfns import tasks
@@ -152,4 +153,5 @@ def clear_cache(request: HttpRequest) -> JsonResponse:
 
 @api_view("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-    raise FunctionError("UnknownFunction", f"There is nothing at /api/{path}. GET /api/openapi.json describes the API.")
+    raise FunctionError("UnknownFunction", f"There is nothing at {request.path}. GET {reverse('graphfns:openapi')} "
+                        "describes the API.")

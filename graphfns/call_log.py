@@ -18,9 +18,9 @@ import threading
 import time
 from typing import Any
 
-from django.conf import settings
 from django.db import close_old_connections, connection
 
+from graphfns.conf import conf
 from graphfns.models import FunctionCall
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ _lock = threading.Lock()
 
 
 def record(**fields: Any) -> None:
-    if not getattr(settings, "GRAPH_CALL_LOG_WRITE_BEHIND", True):
+    if not conf.GRAPH_CALL_LOG_WRITE_BEHIND:
         FunctionCall.objects.create(**fields)
         return
     _ensure_writer()

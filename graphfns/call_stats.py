@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Aggregate, Count, FloatField, Min, Q, Sum
 from django.utils import timezone
 
+from graphfns.conf import conf
 from graphfns.models import DailyCallStats, FunctionCall
 
 # Entries are written behind (graphfns.call_log): a day summed up this long after it ended is final.
@@ -28,7 +28,7 @@ SETTLE = timedelta(minutes=5)
 
 def stats_retention_days() -> int:
     """GRAPH_CALL_STATS_RETENTION_DAYS (default 400)."""
-    return int(getattr(settings, "GRAPH_CALL_STATS_RETENTION_DAYS", 400))
+    return conf.GRAPH_CALL_STATS_RETENTION_DAYS
 
 
 def day_of(moment: datetime) -> date:

@@ -1,4 +1,5 @@
-"""The tables of docs/functions.md and docs/errors.md, generated from the registry and the catalogs.
+"""The tables of docs/functions.md, docs/errors.md and docs/configuration.md, generated from the
+registry, the catalogs and the apps' settings (membership/conf.py, graphfns/conf.py).
 
 ``manage.py graph catalog --write`` rewrites the regions between the markers; a test fails when a
 document differs from what this module generates, so the tables cannot drift.
@@ -9,16 +10,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from django.conf import settings
-
+from graphfns.conf import conf
 from graphfns.errors import CATALOG
 from graphfns.registry import load
+from membership.conf import conf as membership_conf
+from membership.conf import declared
 from membership.failures import CATALOG as SIGN_IN_FAILURES
 
 # Which generated regions each document under docs/ holds.
 DOCUMENTS = {
     "functions.md": ("functions",),
     "errors.md": ("errors", "sign-in-failures"),
+    "configuration.md": ("settings",),
 }
 
 
@@ -54,12 +57,21 @@ def sign_in_failures_table() -> str:
     return "\n".join(rows)
 
 
+def settings_table() -> str:
+    rows = ["| Setting | App | Default | Meaning |", "| --- | --- | --- | --- |"]
+    for app, settings in (("membership", declared(membership_conf)), ("graphfns", declared(conf))):
+        for setting in settings:
+            rows.append(f"| `{setting.name}` | {app} | {setting.documented_default()} | {_cell(setting.meaning)} |")
+    return "\n".join(rows)
+
+
 def generated() -> dict[str, str]:
-    return {"functions": functions_table(), "errors": errors_table(), "sign-in-failures": sign_in_failures_table()}
+    return {"functions": functions_table(), "errors": errors_table(), "sign-in-failures": sign_in_failures_table(),
+            "settings": settings_table()}
 
 
 def docs_dir() -> Path:
-    return Path(settings.BASE_DIR) / "docs"
+    return conf.docs_dir()
 
 
 def _pattern(region: str) -> re.Pattern[str]:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from django.conf import settings
 
+from graphfns.conf import conf
 from graphfns.errors import FunctionError, error_for
 from graphfns.metrics import GRAPH_RETRIES
 from membership.failures import Reason, failed_host, transport_reason
@@ -90,7 +90,7 @@ class GraphClient:
         self.base = graph_url.rstrip("/") + "/v1.0"
         self.token = token
         self.max_attempts = max_attempts
-        self.deadline = float(settings.MICROSOFT_GRAPH_DEADLINE if deadline is None else deadline)
+        self.deadline = conf.MICROSOFT_GRAPH_DEADLINE if deadline is None else float(deadline)
         self.timeout = timeout
         # Given Graph's claims challenge (JSON): a new token that carries them, or it raises a FunctionError.
         self.on_claims_challenge = on_claims_challenge

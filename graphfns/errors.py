@@ -26,7 +26,7 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
               "Grant the permission (with admin consent) in the Azure portal, or assign the user a directory role."),
     ErrorKind("Authorization_IdentityNotFound", 403,
               "The application is not known in the App tenant. A tenant administrator must grant it consent "
-              "(/auth/microsoft/admin-consent/) before application calls can be made."),
+              "(the site's admin-consent/ address, beside its sign-in callback) before application calls can be made."),
     ErrorKind("RefreshTokenInvalid", 401,
               "The member's Microsoft sign-in has expired or was revoked. They must reconnect on their account page."),
     ErrorKind("SignInRequired", 401,
@@ -77,7 +77,7 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
     ErrorKind("Timeout", 504, "Microsoft did not answer in time. Retry; if it persists, ask for less data per call."),
     ErrorKind("GraphError", 502, "Microsoft Graph refused the request (HTTP status: Graph's own 4xx, else 502). "
               "Its code, message and request-id are in the details."),
-    ErrorKind("UnknownFunction", 404, "There is no function by that name. GET /api/functions/ lists them."),
+    ErrorKind("UnknownFunction", 404, "There is no function by that name. GET the API's functions/ to list them."),
     ErrorKind("AuthenticationRequired", 401,
               "This API needs an API key (Authorization: Bearer <key>) or a signed-in session."),
     ErrorKind("PermissionDenied", 403,
@@ -86,6 +86,9 @@ CATALOG: dict[str, ErrorKind] = {k.code: k for k in [
     ErrorKind("InternalError", 500,
               "Something failed inside the platform. The server log (and the call log) has the details; retry later."),
     ErrorKind("TaskNotFound", 404, "There is no task with that id, or its result has expired."),
+    ErrorKind("TaskResultsUnavailable", 501,
+              "This site keeps no results of background calls (its Celery app has no result backend), so the "
+              "task's state cannot be read. The site can set one (CELERY_RESULT_BACKEND); or call synchronously."),
     ErrorKind("QueueUnavailable", 503,
               "Background execution is unavailable (the task queue cannot be reached). Call the function "
               "synchronously, or retry later."),

@@ -26,6 +26,7 @@ from graphfns.metrics import FUNCTION_CALLS, GRAPH_REQUEST_SECONDS
 from graphfns.models import FunctionCall
 from graphfns.registry import LONE_SURROGATE, Call, Function, Progress, function_named, has_lone_surrogate, load
 from membership import tokens
+from membership.conf import conf as membership_conf
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from membership.scopes import scope_key
 
@@ -109,7 +110,7 @@ def _delegated_token(fn: Function, account: MicrosoftAccount) -> str:
     except tokens.NotConnected:
         raise FunctionError("NotConnected") from None
     except tokens.RefreshFailed as exc:
-        reconnect = reverse("membership:account") if exc.permanent else None
+        reconnect = membership_conf.account_url() if exc.permanent else None
         raise error_for(exc.reason, aad_code=exc.aad_code, reconnect_url=reconnect, host=exc.host) from None
 
 

@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from graphfns.conf import conf
+
 KEY_PREFIX = "gfn_"
 # How often a key's last_used_at is written at most: "used within the last minute" is precise
 # enough, and an UPDATE on every call cost more than the rest of the authentication.
@@ -28,7 +30,7 @@ def forget_api_keys(**kwargs: object) -> None:
 
 
 def api_key_cache_seconds() -> float:
-    return float(getattr(settings, "GRAPH_API_KEY_CACHE_SECONDS", 5.0))
+    return conf.GRAPH_API_KEY_CACHE_SECONDS
 
 
 def hash_key(raw: str) -> str:
@@ -36,7 +38,7 @@ def hash_key(raw: str) -> str:
 
 
 class ApiKey(models.Model):
-    """A bearer key for /api/. Shown once when made; only its hash is stored."""
+    """A bearer key for the HTTP API. Shown once when made; only its hash is stored."""
 
     name = models.CharField(max_length=100, help_text="Who or what uses this key, e.g. “intranet sync job”.")
     prefix = models.CharField(max_length=12, editable=False, db_index=True)

@@ -1,7 +1,8 @@
-"""The OpenAPI 3.1 document of /api/, generated from the function registry and the error catalog.
+"""The OpenAPI 3.1 document of the HTTP API, generated from the function registry and the error catalog.
 
-Every function gets its own execute operation (``POST /api/functions/<name>/execute``) whose
+Every function gets its own execute operation (``POST <api>/functions/<name>/execute``) whose
 request body carries that function's parameter schema, so clients and generators see real types.
+The paths follow wherever the site mounts ``graphfns.urls`` (``/api/`` in the reference site).
 """
 
 from __future__ import annotations
@@ -10,23 +11,29 @@ from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 
 from graphfns.authentication import MAX_ID
 from graphfns.errors import CATALOG
 from graphfns.registry import Function, load
 
-API = "/api"
 # The errors each kind of operation can answer, besides its success.
 AUTH_ERRORS = ["AuthenticationRequired", "PermissionDenied"]
 EXECUTE_ERRORS = list(CATALOG)  # a function call can end in any catalog error
-TASK_ERRORS = [*AUTH_ERRORS, "TaskNotFound", "QueueUnavailable"]
+TASK_ERRORS = [*AUTH_ERRORS, "TaskNotFound", "TaskResultsUnavailable", "QueueUnavailable"]
 CACHE_ERRORS = [*AUTH_ERRORS]
+
+
+def api_root() -> str:
+    """Where the site mounts graphfns.urls, without the trailing slash ("/api" in the reference site)."""
+    return reverse("graphfns:openapi").removesuffix("openapi.json").rstrip("/")
 
 
 def document() -> dict[str, Any]:
     functions = sorted(load().values(), key=lambda f: f.name)
+    api = api_root()
     paths: dict[str, Any] = {
-        f"{API}/functions/": {"get": {
+        f"{api}/functions/": {"get": {
             "operationId": "listFunctions", "tags": ["catalog"], "summary": "Every function with its parameters",
             "security": [],
             "responses": {"200": _json("The function catalog", {
@@ -34,7 +41,7 @@ def document() -> dict[str, Any]:
                 "properties": {"functions": {"type": "array", "items": {"$ref": "#/components/schemas/Function"}}},
             })},
         }},
-        f"{API}/functions/{{name}}/": {"get": {
+        f"{api}/functions/{{name}}/": {"get": {
             "operationId": "getFunction", "tags": ["catalog"], "summary": "One function with its parameters",
             "security": [],
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
@@ -42,18 +49,18 @@ def document() -> dict[str, Any]:
             "responses": {"200": _json("The function", {"$ref": "#/components/schemas/Function"}),
                           **_errors(["UnknownFunction"])},
         }},
-        f"{API}/openapi.json": {"get": {
+        f"{api}/openapi.json": {"get": {
             "operationId": "openapi", "tags": ["catalog"], "summary": "This document", "security": [],
             "responses": {"200": _json("OpenAPI 3.1", {"type": "object"})},
         }},
-        f"{API}/tasks/{{task_id}}": {"get": {
+        f"{api}/tasks/{{task_id}}": {"get": {
             "operationId": "getTask", "tags": ["tasks"],
             "summary": "The state of a background call, and its result or error once done",
             "description": "Only the caller who submitted the task (or a superuser) can read it.",
             "parameters": [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _json("The task", {"$ref": "#/components/schemas/Task"}), **_errors(TASK_ERRORS)},
         }},
-        f"{API}/settings/cache/aad": {"post": {
+        f"{api}/settings/cache/aad": {"post": {
             "operationId": "clearApplicationTokenCache", "tags": ["settings"],
             "summary": "Forget the cached application token (the next application call fetches a new one)",
             "description": "Needs an API key that is not delegated-only, or a staff member's session.",
@@ -63,7 +70,7 @@ def document() -> dict[str, Any]:
         }},
     }
     for fn in functions:
-        paths[f"{API}/functions/{fn.name}/execute"] = {"post": _execute_operation(fn)}
+        paths[f"{api}/functions/{fn.name}/execute"] = {"post": _execute_operation(fn, api)}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -88,7 +95,7 @@ def document() -> dict[str, Any]:
     }
 
 
-def _execute_operation(fn: Function) -> dict[str, Any]:
+def _execute_operation(fn: Function, api: str) -> dict[str, Any]:
     modes = []
     if fn.delegated:
         modes.append(f"as a member (delegated scopes, any one of: {', '.join(fn.delegated)})")
@@ -119,7 +126,7 @@ def _execute_operation(fn: Function) -> dict[str, Any]:
         "responses": {
             "200": _json("The function's result", {"type": "object", "required": ["result"],
                                                    "properties": {"result": {}}}),
-            "202": _json("Queued (async=1): poll GET /api/tasks/{task_id}", {
+            "202": _json(f"Queued (async=1): poll GET {api}/tasks/{{task_id}}", {
                 "type": "object", "required": ["task_id"], "properties": {"task_id": {"type": "string"}}}),
             **_errors(EXECUTE_ERRORS),
             "4XX": _json("GraphError with Graph's own status: Microsoft Graph refused the request as made",

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 import graphfns
 from graphfns.errors import FunctionError
+from membership.conf import conf
 from membership.lib.http import deadline
 from membership.models import MicrosoftAccount
 
@@ -55,7 +56,7 @@ def next_events(request: HttpRequest) -> str:
     if not MicrosoftAccount.objects.connected().filter(user=user).exists():
         return ""  # the account page already offers "Sign in with Microsoft"
     now = timezone.now()
-    context: dict[str, Any] = {"days": UPCOMING_DAYS}
+    context: dict[str, Any] = {"days": UPCOMING_DAYS, "account_url": conf.account_url()}
     try:
         with deadline(PANEL_SECONDS):
             result = graphfns.execute("calendar.calendar_view", {

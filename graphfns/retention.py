@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from graphfns.call_stats import day_of, seal_day, sum_up_day
+from graphfns.conf import conf
 from graphfns.models import FunctionCall
 
 log = logging.getLogger(__name__)
@@ -25,17 +25,17 @@ log = logging.getLogger(__name__)
 
 def retention_days() -> int:
     """GRAPH_CALL_LOG_RETENTION_DAYS (default 30)."""
-    return int(getattr(settings, "GRAPH_CALL_LOG_RETENTION_DAYS", 30))
+    return conf.GRAPH_CALL_LOG_RETENTION_DAYS
 
 
 def batch_size() -> int:
     """GRAPH_CALL_LOG_PURGE_BATCH_SIZE (default 10,000): rows deleted per transaction."""
-    return int(getattr(settings, "GRAPH_CALL_LOG_PURGE_BATCH_SIZE", 10_000))
+    return conf.GRAPH_CALL_LOG_PURGE_BATCH_SIZE
 
 
 def pause_seconds() -> float:
     """GRAPH_CALL_LOG_PURGE_PAUSE (default 0.1): seconds between batches."""
-    return float(getattr(settings, "GRAPH_CALL_LOG_PURGE_PAUSE", 0.1))
+    return conf.GRAPH_CALL_LOG_PURGE_PAUSE
 
 
 @dataclass

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from celery import current_app, shared_task
+from celery.backends.base import DisabledBackend
 from celery.result import AsyncResult
 from django.core.cache import cache
 from kombu.exceptions import DecodeError, OperationalError
@@ -108,6 +109,8 @@ def status(task_id: str) -> dict[str, Any]:
         entry = cache.get(OWNER_KEY.format(task_id))
         if entry is None:
             raise FunctionError("TaskNotFound")
+        if isinstance(current_app.backend, DisabledBackend):
+            raise FunctionError("TaskResultsUnavailable")
         result = AsyncResult(task_id, app=current_app)  # the site's own Celery app
         state = result.state
         info = result.info

@@ -10,6 +10,6 @@ urlpatterns = [
     path("openapi.json", api.openapi, name="openapi"),
     path("tasks/<str:task_id>", api.task_status, name="task"),
     path("settings/cache/aad", api.clear_cache, name="clear-cache"),
-    # Anything else under /api/ answers in JSON too, never with an HTML page.
+    # Anything else under the API answers in JSON too, never with an HTML page.
     re_path(r"^(?P<path>.*)$", api.not_found),
 ]

@@ -6,6 +6,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -167,11 +168,33 @@ class MicrosoftSettingsAdmin(admin.ModelAdmin):
         super().save_formset(request, form, formset, change)
 
 
+class MicrosoftAccountInline(admin.TabularInline):  # type: ignore[type-arg]
+    """For the site's own user admin: the member's Microsoft accounts, read-only (tokens never shown).
+    ``inlines = [MicrosoftAccountInline]`` on it (the reference site's is project/admin.py)."""
+
+    model = MicrosoftAccount
+    fk_name = "user"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("username", "display_name", "tenant_id", "status", "granted_scopes", "last_refreshed_at")
+    readonly_fields = fields
+    verbose_name_plural = "Microsoft accounts"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(MicrosoftAccount)
 class MicrosoftAccountAdmin(admin.ModelAdmin):
     list_display = ("username", "user", "tenant_id", "status", "last_refreshed_at")
     list_filter = ("status", "tenant_id", "mode")
-    search_fields = ("username", "display_name", "object_id", "user__username", "user__email")
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        # The member by the fields the site's user model has.
+        User = get_user_model()
+        member = dict.fromkeys([f"user__{User.USERNAME_FIELD}", f"user__{User.get_email_field_name()}"])
+        return ("username", "display_name", "object_id", *member)
     # Tokens are never shown: only their expiry.
     fields = (
         "user", "tenant_id", "object_id", "username", "display_name", "granted_scopes", "mode",

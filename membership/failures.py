@@ -59,7 +59,8 @@ CATALOG: dict[str, Failure] = {f.code: f for f in [
             "You declined the permissions this site asks for. Start again and choose Accept to continue."),
     Failure("admin_consent_required", "Your organisation’s administrator must approve this site",
             "Ask your IT administrator to grant consent for this site, then sign in again.",
-            "A tenant administrator can grant consent for everyone at /auth/microsoft/admin-consent/."),
+            "A tenant administrator can grant consent for everyone: “Administrators: grant consent for your "
+            "organisation” on this page (the site's admin-consent/ address, beside its sign-in callback)."),
     Failure("invalid_client", "The site’s Microsoft app credentials were rejected",
             "This is a problem with the site, not your account. Try again later.",
             "The client secret or certificate is wrong or was deleted: create a new secret in the Azure portal "
@@ -94,6 +95,14 @@ CATALOG: dict[str, Failure] = {f.code: f for f in [
     Failure("account_in_use", "That Microsoft account belongs to another member",
             "It is already connected to a different account here. Sign in with it instead, or use another "
             "Microsoft account.", restart=False),
+    Failure("member_exists", "A member here already has your e-mail address",
+            "Sign in the way you usually do, then connect your Microsoft account from your account page.",
+            "The site names members by e-mail and a member already has this address; a Microsoft sign-in "
+            "never takes over an existing member by e-mail (a MEMBERSHIP_ADAPTER can allow it).", restart=False),
+    Failure("email_missing", "Microsoft did not give this site your e-mail address",
+            "Ask the site administrator; your Microsoft account may have no e-mail address.",
+            "The site names members by e-mail: add the optional `email` claim in the app registration "
+            "(Token configuration), or give the member a mailbox or an e-mail sign-in name.", restart=False),
     Failure("user_profile_failed", "Your Microsoft identity could not be verified",
             "The identity token from Microsoft was not valid for this site. Start again.",
             "Check the Application (client) ID and tenant in the Microsoft settings."),

@@ -24,6 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from msal.exceptions import MsalServiceError
 
 from membership.accounts import link_member, store_tokens
+from membership.conf import conf
 from membership.failures import SignInFailure, failure_from_aad
 from membership.identity import authority_url, msal_app, validate_id_token
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
@@ -163,7 +164,7 @@ def complete_sign_in(request: HttpRequest, params: dict[str, str]) -> SignInResu
         request.session.cycle_key()
     request.session[SESSION_SIGNED_IN] = {"tid": account.tenant_id, "mode": mode.name if mode else ""}
     target = pending["next"] or (mode.callback_url if mode and mode.callback_url else "") or ms.callback_url
-    return SignInResult(account, target or reverse("membership:account"))
+    return SignInResult(account, target or conf.account_url())
 
 
 def failure_redirect(failure: SignInFailure, mode_name: str | None = None) -> str | None:
@@ -181,7 +182,7 @@ def after_sign_out_url(request: HttpRequest, ms: MicrosoftSettings) -> str:
     mode_name = request.session.get(SESSION_SIGNED_IN, {}).get("mode")
     mode = SignInMode.objects.filter(name=mode_name).first() if mode_name else None
     return ((mode.logout_url if mode else "") or ms.logout_url
-            or request.build_absolute_uri(reverse("membership:home")))
+            or request.build_absolute_uri(conf.home_url()))
 
 
 def end_session_url(request: HttpRequest, ms: MicrosoftSettings, after: str) -> str:

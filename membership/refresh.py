@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from membership.conf import conf
 from membership.failures import Reason
 from membership.metrics import SWEEP_ACCOUNTS, SWEEP_BATCHES
 from membership.models import MicrosoftAccount, MicrosoftSettings, RefreshSweep
@@ -39,8 +39,8 @@ def plan_sweep() -> tuple[RefreshSweep, list[list[int]]]:
 
     With Microsoft sign-in switched off the sweep renews nothing, and its record says why.
     """
-    days = settings.MICROSOFT_REFRESH_AFTER_DAYS
-    size = settings.MICROSOFT_REFRESH_BATCH_SIZE
+    days = conf.MICROSOFT_REFRESH_AFTER_DAYS
+    size = conf.MICROSOFT_REFRESH_BATCH_SIZE
     cutoff = timezone.now() - timedelta(days=days)
     if not MicrosoftSettings.current().enabled:
         sweep = RefreshSweep.objects.create(renewed_before=cutoff, finished_at=timezone.now(), note=DISABLED_NOTE)

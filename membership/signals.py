@@ -33,14 +33,14 @@ def _settings_deleted(sender: type, **kwargs: Any) -> None:
 @receiver(account_needs_reconsent)
 def _email_the_member(sender: type, account: Any, **kwargs: Any) -> None:
     """Tell the member, once (the signal fires when the account turns needs_reconsent)."""
-    from django.conf import settings
     from django.core.mail import send_mail
-    from django.urls import reverse
+
+    from membership.conf import conf
 
     email = account.user.email
     if not email:
         return
-    link = settings.SITE_URL.rstrip("/") + reverse("membership:account")
+    link = conf.absolute_url(conf.account_url())
     send_mail(
         "Reconnect your Microsoft account",
         f"Hello {account.user.get_full_name() or account.user.get_username()},\n\n"

@@ -1,19 +1,20 @@
-from django.contrib.auth import views as auth_views
+"""Microsoft sign-in endpoints: include under any prefix, e.g. ``path("microsoft/", include("membership.urls"))``.
+
+Register ``<prefix>callback/`` as the app registration's Redirect URI (the admin's Microsoft settings
+page shows the exact URL). The site's own pages (home, sign-in, password sign-in, account) are in
+``membership.site_urls``, for a site that wants them.
+"""
+
 from django.urls import path
 
 from membership import views
 
 app_name = "membership"
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("signin/", views.signin, name="signin"),
-    path("signin/password/", auth_views.LoginView.as_view(template_name="membership/password_login.html"),
-         name="password_login"),
-    path("account/", views.account, name="account"),
-    path("account/microsoft/<int:pk>/disconnect/", views.disconnect_view, name="disconnect"),
-    path("auth/microsoft/login/", views.login_view, name="login"),
-    path("auth/microsoft/callback/", views.callback, name="callback"),
-    path("auth/microsoft/logout/", views.logout_view, name="logout"),
-    path("auth/microsoft/consent/", views.consent, name="consent"),
-    path("auth/microsoft/admin-consent/", views.admin_consent, name="admin_consent"),
+    path("login/", views.login_view, name="login"),
+    path("callback/", views.callback, name="callback"),
+    path("logout/", views.logout_view, name="logout"),
+    path("consent/", views.consent, name="consent"),
+    path("admin-consent/", views.admin_consent, name="admin_consent"),
+    path("accounts/<int:pk>/disconnect/", views.disconnect_view, name="disconnect"),
 ]

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from membership import flows
 from membership.accounts import disconnect
+from membership.conf import conf
 from membership.failures import SignInFailure
 from membership.models import MicrosoftAccount, MicrosoftSettings
 from membership.scopes import ScopeError, parse_scopes
@@ -154,7 +155,8 @@ def _admin_consent_done(request: HttpRequest, params: dict[str, str]) -> HttpRes
         tenant = flows.complete_admin_consent(request, params)
     except SignInFailure as failure:
         return _failed(request, failure)
-    return render(request, "membership/admin_consent_done.html", {"tenant": tenant})
+    return render(request, "membership/admin_consent_done.html",
+                  {"tenant": tenant, "signin_url": resolve_url(settings.LOGIN_URL)})
 
 
 @never_cache
@@ -163,7 +165,7 @@ def account(request: HttpRequest) -> HttpResponse:
     accounts = MicrosoftAccount.objects.filter(user=request.user.pk).order_by("username")
     # Other apps add sections (e.g. upcoming events) without membership importing them: each
     # panel is a dotted path to ``(request) -> str`` returning HTML it escaped itself.
-    panels = [import_string(path)(request) for path in getattr(settings, "ACCOUNT_PAGE_PANELS", [])]
+    panels = [import_string(path)(request) for path in conf.ACCOUNT_PAGE_PANELS]
     return render(request, "membership/account.html", {
         "accounts": accounts, "panels": mark_safe("".join(panels)),  # noqa: S308
     })
@@ -175,4 +177,4 @@ def disconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(MicrosoftAccount, pk=pk, user=request.user)
     disconnect(account)
     messages.success(request, f"Disconnected {account.username}. Its tokens were deleted.")
-    return redirect("membership:account")
+    return redirect(conf.account_url())

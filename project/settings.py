@@ -1,7 +1,9 @@
 """Settings, driven by the environment (django-environ); a ``.env`` file beside manage.py is read.
 
-Every variable is listed with its default in README.md. A secret may also come from a file named by
-``NAME_FILE`` (e.g. ``SECRET_KEY_FILE=/run/secrets/django``).
+Every variable is listed with its default in docs/configuration.md. A secret may also come from a file
+named by ``NAME_FILE`` (e.g. ``SECRET_KEY_FILE=/run/secrets/django``). The settings the apps read have
+defaults of their own (membership/conf.py, graphfns/conf.py) and system checks for what cannot
+default (membership/checks.py, graphfns/checks.py): this module sets only what differs here.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import os
 from pathlib import Path
 
 import environ
-from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -35,12 +36,6 @@ env = environ.Env()
 if env.bool("READ_DOT_ENV", default=True) and (BASE_DIR / ".env").exists():
     env.read_env(BASE_DIR / ".env")
 
-MAKE_A_KEY = (
-    "Make one with: python -c 'from cryptography.fernet import Fernet; "
-    "print(Fernet.generate_key().decode())' and put it in .env (make demo does this for you)."
-)
-
-
 def secret(name: str, default: str | None = None) -> str | None:
     """A secret from ``NAME`` or from the file named by ``NAME_FILE``."""
     path = env.str(f"{name}_FILE", default="")
@@ -49,21 +44,12 @@ def secret(name: str, default: str | None = None) -> str | None:
     return env.str(name, default=default)
 
 
-def encryption_keys() -> list[str]:
-    """FIELD_ENCRYPTION_KEY: one Fernet key, or several comma-separated (the first encrypts)."""
-    raw = secret("FIELD_ENCRYPTION_KEY")
-    if not raw:
-        raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEY is not set. {MAKE_A_KEY}")
-    keys = [k.strip() for k in raw.split(",") if k.strip()]
-    for position, key in enumerate(keys, start=1):
-        try:
-            Fernet(key)
-        except (ValueError, TypeError):
-            raise ImproperlyConfigured(
-                f"FIELD_ENCRYPTION_KEY key #{position} is not a valid Fernet key "
-                f"(32 url-safe base64-encoded bytes). {MAKE_A_KEY}"
-            ) from None
-    return keys
+def from_environment(**casts: str) -> None:
+    """Set each named setting from the environment only when the environment has it (``env.<cast>``):
+    otherwise the app's own default applies (membership/conf.py, graphfns/conf.py)."""
+    for name, cast in casts.items():
+        if name in os.environ:
+            globals()[name] = getattr(env, cast)(name)
 
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -80,7 +66,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The bearer token a Prometheus scraper sends to GET /metrics; unset: no /metrics at all (404).
 METRICS_TOKEN = secret("METRICS_TOKEN") or ""
 
-FIELD_ENCRYPTION_KEY = encryption_keys()
+# One Fernet key, or several comma-separated (the first encrypts). A missing or malformed key is
+# reported by membership's system check, with how to make one (make demo writes one into .env).
+FIELD_ENCRYPTION_KEY = [k.strip() for k in (secret("FIELD_ENCRYPTION_KEY") or "").split(",") if k.strip()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -177,17 +165,17 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
 # Background renewal of members' refresh tokens (Entra expires unused ones after 90 days).
-MICROSOFT_REFRESH_AFTER_DAYS = env.int("MICROSOFT_REFRESH_AFTER_DAYS", default=7)
 MICROSOFT_REFRESH_BATCH_SIZE = env.int("MICROSOFT_REFRESH_BATCH_SIZE", default=100)
 # Absolute base URL of the site, for links in e-mails (reconnect).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
-# API keys found valid are trusted this many seconds per process: a key revoked in another process
-# (or another host) is refused within this window; revoking in the admin refuses it at once there.
-GRAPH_API_KEY_CACHE_SECONDS = env.float("GRAPH_API_KEY_CACHE_SECONDS", default=5.0)
-
-# Graph function call log: written behind by a thread (off: each call inserts its row at once).
-GRAPH_CALL_LOG_WRITE_BEHIND = env.bool("GRAPH_CALL_LOG_WRITE_BEHIND", default=True)
+# The apps' settings this site sets only from the environment (their defaults and meaning:
+# docs/configuration.md). MICROSOFT_CA_BUNDLE and MICROSOFT_ALLOWED_HOSTS are for the local emulator.
+from_environment(
+    MICROSOFT_REFRESH_AFTER_DAYS="int", MICROSOFT_CA_BUNDLE="str", MICROSOFT_ALLOWED_HOSTS="list",
+    GRAPH_API_KEY_CACHE_SECONDS="float", GRAPH_CALL_LOG_WRITE_BEHIND="bool", GRAPH_CALL_LOG_RETENTION_DAYS="int",
+    GRAPH_CALL_LOG_PURGE_BATCH_SIZE="int", GRAPH_CALL_LOG_PURGE_PAUSE="float", GRAPH_CALL_STATS_RETENTION_DAYS="int",
+)
 
 # Every call to Microsoft (sign-in, token refresh, discovery, keys, Graph) waits at most this long to
 # connect and, once connected, for each answer; a Graph function gives up (retries included) after
@@ -229,20 +217,6 @@ if REDIS_URL:
             f"CELERY_VISIBILITY_TIMEOUT must be longer than the longest task's hard time limit ({_longest_task}s)."
         )
 
-# Hosts besides Microsoft's clouds that may receive the client secret and members' tokens as the
-# authority host or Graph URL: only the local emulator (make demo and the tests set it).
-MICROSOFT_ALLOWED_HOSTS = env.list("MICROSOFT_ALLOWED_HOSTS", default=[])
-
-# Only for the local emulator: the CA to trust for Microsoft endpoints (see README).
-MICROSOFT_CA_BUNDLE = env.str("MICROSOFT_CA_BUNDLE", default="") or None
-
-# Graph functions: days the function call log is kept (purge_call_log, and the admin's purge button).
-GRAPH_CALL_LOG_RETENTION_DAYS = env.int("GRAPH_CALL_LOG_RETENTION_DAYS", default=30)
-# The purge (hourly task, command, button) deletes this many rows per transaction, pausing between batches.
-GRAPH_CALL_LOG_PURGE_BATCH_SIZE = env.int("GRAPH_CALL_LOG_PURGE_BATCH_SIZE", default=10_000)
-GRAPH_CALL_LOG_PURGE_PAUSE = env.float("GRAPH_CALL_LOG_PURGE_PAUSE", default=0.1)
-# Days the daily call statistics (per function: calls, errors, p50/p95, Graph requests) are kept.
-GRAPH_CALL_STATS_RETENTION_DAYS = env.int("GRAPH_CALL_STATS_RETENTION_DAYS", default=400)
 # Sections other apps add to the member's /account/ page: dotted paths to (request) -> HTML.
 ACCOUNT_PAGE_PANELS = ["graphfns.panels.next_events"]
 
@@ -297,7 +271,6 @@ LOGGING = {
     # Celery's task lines name the task, its id and duration; never its arguments, result or error text.
     "filters": {"task_values": {"()": "project.celery.TaskLogFilter"},
                 "request_id": {"()": "project.request_log.RequestIdFilter"}},
-    # msal logs request bodies at DEBUG; never let them through.
-    "loggers": {"msal": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},
-                "celery.app.trace": {"filters": ["task_values"]}},
+    # (membership quietens msal's and urllib3's DEBUG logging, which carries request bodies, itself.)
+    "loggers": {"celery.app.trace": {"filters": ["task_values"]}},
 }

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from project import admin as site_admin  # noqa: F401  (registers the site's user admin)
 from project import health, metrics
 
 admin.site.site_header = "Membership administration"
@@ -12,5 +13,6 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", include("graphfns.urls")),
-    path("", include("membership.urls")),
+    path("auth/microsoft/", include("membership.urls")),
+    path("", include("membership.site_urls")),
 ]

@@ -1,9 +1,11 @@
 """Encrypted model fields that fail closed.
 
-django-encrypted-model-fields returns the stored ciphertext as if it were the value when it does
-not decrypt (wrong or rotated-away key), and reads its key once at import. These fields decrypt
-strictly with the keys in settings at the time of use, and raise ``UndecryptableValue`` naming
-FIELD_ENCRYPTION_KEY instead.
+Stored Fernet-encrypted, like django-encrypted-model-fields' (the format is the same), but that
+library returns the stored ciphertext as if it were the value when it does not decrypt (wrong or
+rotated-away key), and parses its key when imported, so a missing key stopped the site with the
+library's bare error before the system check (membership/checks.py) could say what to do. These
+fields decrypt strictly with the keys in settings at the time of use, and raise
+``UndecryptableValue`` naming FIELD_ENCRYPTION_KEY instead.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from cryptography.fernet import InvalidToken, MultiFernet
-from django.conf import settings
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.db import models
-from encrypted_model_fields import fields as library
+
+from membership.conf import conf
 
 
 class UndecryptableValue(Exception):
@@ -31,12 +33,11 @@ class UndecryptableValue(Exception):
 
 @lru_cache(maxsize=4)
 def _crypter(keys: tuple[str, ...]) -> MultiFernet:
-    return MultiFernet([library.parse_key(k) for k in keys])
+    return MultiFernet([Fernet(k) for k in keys])
 
 
 def crypter() -> MultiFernet:
-    keys = settings.FIELD_ENCRYPTION_KEY
-    return _crypter(tuple(keys) if isinstance(keys, list | tuple) else (keys,))
+    return _crypter(conf.FIELD_ENCRYPTION_KEY)
 
 
 def encrypt(plaintext: str) -> str:
@@ -50,7 +51,7 @@ def decrypt(ciphertext: str, field: str = "") -> str:
         raise UndecryptableValue(field) from None
 
 
-class EncryptedTextField(library.EncryptedTextField):
+class EncryptedTextField(models.TextField):
     """A text value stored Fernet-encrypted; reading it with the wrong key raises."""
 
     def from_db_value(self, value: Any, *args: Any, **kwargs: Any) -> str | None:
@@ -58,17 +59,8 @@ class EncryptedTextField(library.EncryptedTextField):
             return value
         return decrypt(value, f"{self.model._meta.label}.{self.name}")
 
-    def to_python(self, value: Any) -> Any:
-        # Values reaching here from forms and code are plaintext; never "try to decrypt".
-        return models.TextField.to_python(self, value)
-
-    def get_db_prep_save(self, value: Any, connection: Any) -> Any:
-        # Skip the library's version, which would encrypt a second time; Django's passes
-        # expressions (bulk_update's CASE) through, and their values reach get_db_prep_value.
-        return models.Field.get_db_prep_save(self, value, connection)
-
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
-        value = models.TextField.get_db_prep_value(self, value, connection, prepared)
+        value = super().get_db_prep_value(value, connection, prepared)
         if value is None or value == "":
             return value
         return encrypt(str(value))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from django.conf import settings
+from membership.conf import conf
 
 AUTHORITY_HOSTS = frozenset({
     "login.microsoftonline.com",  # global (also login.microsoft.com, login.windows.net)
@@ -33,7 +33,7 @@ class EndpointNotAllowed(ValueError):
 
 
 def extra_hosts() -> frozenset[str]:
-    return frozenset(h.strip().lower() for h in settings.MICROSOFT_ALLOWED_HOSTS if h.strip())
+    return frozenset(conf.MICROSOFT_ALLOWED_HOSTS)
 
 
 def check(url: str, microsoft_hosts: frozenset[str], what: str) -> None:

@@ -15,8 +15,9 @@ from contextvars import ContextVar
 from typing import Any
 
 import requests
-from django.conf import settings
 from requests.adapters import HTTPAdapter
+
+from membership.conf import conf
 
 _local = threading.local()
 _deadline: ContextVar[float | None] = ContextVar("microsoft_deadline", default=None)
@@ -24,7 +25,7 @@ _deadline: ContextVar[float | None] = ContextVar("microsoft_deadline", default=N
 
 def timeout() -> tuple[float, float]:
     """(connect, read) seconds for one request to Microsoft."""
-    return (float(settings.MICROSOFT_CONNECT_TIMEOUT), float(settings.MICROSOFT_READ_TIMEOUT))
+    return (conf.MICROSOFT_CONNECT_TIMEOUT, conf.MICROSOFT_READ_TIMEOUT)
 
 
 def longest_call() -> float:
@@ -85,7 +86,7 @@ def new_session() -> requests.Session:
     ``trust_env`` off is the only way to make the configured CA win.
     """
     session = MicrosoftSession()
-    ca = settings.MICROSOFT_CA_BUNDLE
+    ca = conf.MICROSOFT_CA_BUNDLE
     if ca:
         session.trust_env = False
         session.verify = ca
@@ -99,7 +100,7 @@ def new_session() -> requests.Session:
 def microsoft_session() -> requests.Session:
     """This thread's session (requests sessions are not safe to share between threads)."""
     session = getattr(_local, "session", None)
-    ca = settings.MICROSOFT_CA_BUNDLE
+    ca = conf.MICROSOFT_CA_BUNDLE
     if session is None or getattr(_local, "ca", None) != ca:
         session = _local.session = new_session()
         _local.ca = ca

@@ -274,3 +274,32 @@ def test_a_stored_result_does_not_show_the_created_user(client: Client, microsof
     for value in (b"ada@contoso.test", b"Ada Lovelace", b"SUCCESS"):
         assert value not in raw
         assert value not in base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_")
+
+
+@pytest.fixture
+def host_celery_without_results() -> Iterator[Any]:
+    """Another site's own Celery app, current, with an in-memory broker and no result backend."""
+    from celery import Celery
+    from celery._state import get_current_app
+
+    previous = get_current_app()
+    host = Celery("hostsite", set_as_current=False)
+    host.conf.update(broker_url="memory://", task_serializer="json", accept_content=["json"])
+    host.set_current()
+    try:
+        yield host
+    finally:
+        previous.set_current()
+
+
+def test_a_site_without_a_result_backend_is_told_so_instead_of_an_error(
+        client: Client, microsoft: MicrosoftSettings, key: str, host_celery_without_results: Any) -> None:
+    from graphfns.tasks import run_function
+
+    assert run_function.app is host_celery_without_results  # the site's app, not one of ours
+    response = post(client, "/api/functions/users.get/execute?async=1", {"params": {"user_id": "me"}}, key)
+    assert response.status_code == 202
+    task = client.get(f"/api/tasks/{response.json()['task_id']}", **auth(key))
+    assert task.status_code == 501
+    assert task.json()["error"]["code"] == "TaskResultsUnavailable"
+    assert "CELERY_RESULT_BACKEND" in task.json()["error"]["message"]

@@ -11,8 +11,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from graphfns import catalog
+from graphfns.conf import conf as graphfns_conf
 from graphfns.errors import CATALOG
 from graphfns.registry import load
+from membership.conf import conf as membership_conf
+from membership.conf import declared
 from membership.failures import CATALOG as SIGN_IN_FAILURES
 
 
@@ -31,14 +34,24 @@ def test_the_tables_name_every_function_error_and_sign_in_failure() -> None:
         assert f"| `{code}` |" in tables["sign-in-failures"]
 
 
+def test_the_settings_table_names_every_setting_the_apps_read_with_its_default() -> None:
+    table = catalog.generated()["settings"]
+    for app, conf in (("membership", membership_conf), ("graphfns", graphfns_conf)):
+        for setting in declared(conf):
+            assert f"| `{setting.name}` | {app} | {setting.documented_default()} |" in table
+    assert "| `MICROSOFT_CONNECT_TIMEOUT` | membership | `5.0` |" in table
+    assert "| `SITE_URL` | membership | unset |" in table
+
+
 def test_write_rewrites_only_the_regions(tmp_path: Path) -> None:
     (tmp_path / "functions.md").write_text("# Title\n\n<!-- functions:start -->\nSTALE-TABLE\n"
                                            "<!-- functions:end -->\n\nmiddle\n", encoding="utf-8")
     (tmp_path / "errors.md").write_text("<!-- errors:start -->\n<!-- errors:end -->\ntail\n"
                                         "<!-- sign-in-failures:start -->\n<!-- sign-in-failures:end -->\n",
                                         encoding="utf-8")
-    assert catalog.stale(tmp_path) == ["functions.md", "errors.md"]
-    assert catalog.write(tmp_path) == ["functions.md", "errors.md"]
+    (tmp_path / "configuration.md").write_text("<!-- settings:start -->\n<!-- settings:end -->\n", encoding="utf-8")
+    assert catalog.stale(tmp_path) == ["functions.md", "errors.md", "configuration.md"]
+    assert catalog.write(tmp_path) == ["functions.md", "errors.md", "configuration.md"]
     text = (tmp_path / "functions.md").read_text(encoding="utf-8")
     assert text.startswith("# Title\n\n<!-- functions:start -->\n| Function |")
     assert "STALE-TABLE" not in text and text.endswith("<!-- functions:end -->\n\nmiddle\n")

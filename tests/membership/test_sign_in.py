@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.urls import reverse
 
 from membership.accounts import microsoft_email
 from membership.models import MicrosoftAccount, MicrosoftSettings, SignInMode
@@ -143,7 +144,7 @@ def test_disconnect_deletes_the_stored_tokens(live_server: Any, member: MemberBr
     account = MicrosoftAccount.objects.get()
     member.get(f"{live_server.url}/account/")
     csrf = member.http.cookies["csrftoken"]
-    member.post(f"{live_server.url}/account/microsoft/{account.pk}/disconnect/", {"csrfmiddlewaretoken": csrf})
+    member.post(live_server.url + reverse("membership:disconnect", args=[account.pk]), {"csrfmiddlewaretoken": csrf})
     account.refresh_from_db()
     assert (account.access_token, account.refresh_token, account.status) == ("", "", "revoked")
 

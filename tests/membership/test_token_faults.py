@@ -92,7 +92,7 @@ def test_other_writes_complete_while_a_refresh_waits_30_s_on_microsoft(
         wait_until_fired(http_emulator, emulator, slow)
         started = time.monotonic()
         MicrosoftAccount.objects.filter(pk=alex.pk).update(last_error="a write by another request")
-        signed_in = Client().post(reverse("membership:password_login"),
+        signed_in = Client().post(reverse("membership_site:password_login"),
                                   {"username": "pat", "password": "correct horse battery staple"})
         elapsed = time.monotonic() - started
         assert signed_in.status_code == 302  # the password sign-in wrote its session and last_login

@@ -141,10 +141,10 @@ def settings_form(**changes: str) -> dict[str, str]:
 
 def test_site_pages_answer_and_sign_in_is_a_503_naming_the_key(wrong_key: Site) -> None:
     crawl = Crawl(client_for())
-    crawl.get(reverse("membership:home"))
-    crawl.get(reverse("membership:signin"))
-    crawl.get(reverse("membership:password_login"))
-    signed_in = crawl.post(reverse("membership:password_login"), {"username": "lee", "password": PASSWORD})
+    crawl.get(reverse("membership_site:home"))
+    crawl.get(reverse("membership_site:signin"))
+    crawl.get(reverse("membership_site:password_login"))
+    signed_in = crawl.post(reverse("membership_site:password_login"), {"username": "lee", "password": PASSWORD})
     assert signed_in.status_code == 302
     sign_in = f"GET {reverse('membership:login')}"
     crawl.get(reverse("membership:login"))
@@ -164,7 +164,7 @@ def test_site_pages_answer_and_sign_in_is_a_503_naming_the_key(wrong_key: Site) 
 
 def test_member_pages_and_delegated_calls_answer(wrong_key: Site) -> None:
     crawl = Crawl(client_for(wrong_key.member))
-    account_page = crawl.get(reverse("membership:account"))
+    account_page = crawl.get(reverse("membership_site:account"))
     call = crawl.post(reverse("graphfns:execute", args=["users.get"]),
                       {"params": {"user_id": "me"}, "auth_user_id": wrong_key.member.pk},
                       content_type="application/json", headers={"authorization": f"Bearer {wrong_key.api_key}"})

@@ -40,8 +40,8 @@ class Command(BaseCommand):
         who.add_argument("--as", dest="as_user", metavar="USER", help="Act as this member (user id or username).")
         who.add_argument("--app", action="store_true", help="Act as the application (the default).")
         sub.add_parser("check", help="Diagnose the Microsoft configuration end to end.")
-        cat = sub.add_parser("catalog", help="Print the function and error tables of docs/functions.md and "
-                             "docs/errors.md.")
+        cat = sub.add_parser("catalog", help="Print the function, error and settings tables of docs/functions.md, "
+                             "docs/errors.md and docs/configuration.md.")
         cat.add_argument("--write", action="store_true", help="Rewrite them in docs/.")
         cat.add_argument("--check", action="store_true", help="Fail if docs/ is out of date.")
 
