@@ -33,6 +33,7 @@ def host(tmp_path_factory: pytest.TempPathFactory, emulator_server: RunningEmula
     python = make_virtualenv(root / "venv", build_wheel(root))
     site = HostSite.create(root / "site", python, ca_file=emulator_server.ca_file)
     site.manage("makemigrations", "accounts")
+    site.manage("check", "--fail-level", "WARNING")  # the recipe leaves nothing for the checks to report
     site.manage("migrate")
     site.manage("createsuperuser", "--noinput", "--email", ADMIN["email"],
                 env={"DJANGO_SUPERUSER_PASSWORD": ADMIN["password"]})
@@ -60,6 +61,15 @@ def redirect_uri(host: HostSite, emulator: RunningEmulator) -> Iterator[str]:
         app["redirect_uris"].remove(uri)
 
 
+@pytest.fixture
+def no_members_after(host: HostSite) -> Iterator[None]:
+    """The members and API keys a test makes on the site are gone after it (the superuser stays)."""
+    yield
+    host.shell("from django.contrib.auth import get_user_model; from graphfns.models import ApiKey; "
+               f"get_user_model().objects.exclude(email={ADMIN['email']!r}).delete(); "
+               "ApiKey.objects.all().delete(); print('null')")
+
+
 def test_the_wheel_installs_the_two_apps_without_the_reference_site_or_the_emulator(host: HostSite) -> None:
     names = {line.split("==")[0].lower() for line in pip(host.python, "list", "--format=freeze").splitlines()}
     assert "msmembership" in names
@@ -73,7 +83,7 @@ def test_the_wheel_installs_the_two_apps_without_the_reference_site_or_the_emula
 
 
 def test_a_member_signs_in_to_the_site_whose_page_and_worker_call_graph(
-    host: HostSite, emulator: RunningEmulator, redirect_uri: str, member: MemberBrowser,
+    host: HostSite, emulator: RunningEmulator, redirect_uri: str, member: MemberBrowser, no_members_after: None,
 ) -> None:
     lee, adele = seeded_user(emulator, "lee"), seeded_user(emulator, "adele")
     assert redirect_uri.startswith(f"{host.url}/microsoft/")
@@ -111,6 +121,34 @@ def test_a_member_signs_in_to_the_site_whose_page_and_worker_call_graph(
     assert status["result"]["displayName"] == lee["displayName"]
     assert "succeeded" in host.log("worker")
 
+    # The site's own user admin shows the member with the apps' opt-in inline and mixin (its directory
+    # roles, read from Graph as the application).
+    member_page = admin_session(host).get(f"{host.url}/admin/accounts/user/{member_id}/change/", timeout=30)
+    assert member_page.status_code == 200, f"{member_page.text[:3000]}\n{host.logs()}"
+    assert "Microsoft accounts and Entra directory roles" in member_page.text
+    assert lee["userPrincipalName"] in member_page.text
+    assert "Directory roles could not be read" not in member_page.text, member_page.text
+
+
+def test_the_sites_admin_shows_the_redirect_uri_under_its_prefix(host: HostSite) -> None:
+    admin = admin_session(host)
+    page = admin.get(f"{host.url}/admin/membership/microsoftsettings/1/change/", timeout=30)
+    assert page.status_code == 200, f"{page.text[:3000]}\n{host.logs()}"
+    callback = host.reverse("membership:callback")
+    assert callback.startswith("/microsoft/")
+    assert f"<code>{host.url}{callback}</code>" in page.text
+
+
+def admin_session(host: HostSite) -> requests.Session:
+    """The site's superuser, signed in to its admin with e-mail and password."""
+    admin = requests.Session()
+    admin.trust_env = False
+    admin.get(f"{host.url}/admin/login/", timeout=30)
+    signed_in = admin.post(f"{host.url}/admin/login/?next=/admin/", timeout=30, data={
+        "csrfmiddlewaretoken": admin.cookies["csrftoken"], "username": ADMIN["email"], "password": ADMIN["password"]})
+    assert signed_in.url == f"{host.url}/admin/", signed_in.text[:2000]
+    return admin
+
 
 def wait_for_task(api: requests.Session, url: str, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
@@ -119,17 +157,3 @@ def wait_for_task(api: requests.Session, url: str, timeout: float = 60) -> dict[
         if status.get("state") not in ("pending", "running") or time.monotonic() > deadline:
             return status
         time.sleep(0.3)
-
-
-def test_the_sites_admin_shows_the_redirect_uri_under_its_prefix(host: HostSite) -> None:
-    admin = requests.Session()
-    admin.trust_env = False
-    admin.get(f"{host.url}/admin/login/", timeout=30)
-    signed_in = admin.post(f"{host.url}/admin/login/?next=/admin/", timeout=30, data={
-        "csrfmiddlewaretoken": admin.cookies["csrftoken"], "username": ADMIN["email"], "password": ADMIN["password"]})
-    assert signed_in.url == f"{host.url}/admin/", signed_in.text[:2000]
-    page = admin.get(f"{host.url}/admin/membership/microsoftsettings/1/change/", timeout=30)
-    assert page.status_code == 200, f"{page.text[:3000]}\n{host.logs()}"
-    callback = host.reverse("membership:callback")
-    assert callback.startswith("/microsoft/")
-    assert f"<code>{host.url}{callback}</code>" in page.text
