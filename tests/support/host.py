@@ -29,9 +29,17 @@ from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_FILES = ROOT / "tests" / "host" / "site"
-# What the wheel is built from: everything but the repository's own tooling, tests and local state.
-NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".*_cache",
-                                    "tests", "bench", "scripts", ".ci", ".env")
+# What the wheel is built from: the repository without its tooling, tests and local state (top level),
+# and without caches anywhere.
+NOT_SOURCE = {".git", ".venv", "var", "build", "tests", "bench", "scripts", ".ci", ".env"}
+CACHE_FOLDERS = shutil.ignore_patterns("__pycache__", "*.egg-info", ".*_cache")
+
+
+def _not_source(folder: str, names: list[str]) -> set[str]:
+    skipped = set(CACHE_FOLDERS(folder, names))
+    return skipped | (NOT_SOURCE & set(names)) if Path(folder) == ROOT else skipped
+
+
 # The site's processes get the environment minus what points into this repository or its settings.
 NOT_INHERITED = ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
 REDIS_DB = 14  # the host's Redis database when the run has REDIS_URL
@@ -48,7 +56,7 @@ def run(args: list[str | Path], *, cwd: Path | None = None, env: dict[str, str] 
 
 def build_wheel(out: Path) -> Path:
     source = out / "source"
-    shutil.copytree(ROOT, source, ignore=NOT_SOURCE, symlinks=True)
+    shutil.copytree(ROOT, source, ignore=_not_source, symlinks=True)
     run([sys.executable, "-m", "pip", "wheel", source, "--no-deps", "--quiet", "-w", out / "wheels"])
     (wheel,) = (out / "wheels").glob("*.whl")
     return wheel
