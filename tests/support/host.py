@@ -93,8 +93,7 @@ CELERY_RESULT_BACKEND = {redis!r}
 """
     else:
         queue = """
-# No Redis: token-refresh locks are files in VAR_DIR; the cache is shared through files too.
-VAR_DIR = BASE_DIR / "var"
+# No Redis: the cache is shared through files, token-refresh locks are files in VAR_DIR.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                       "LOCATION": BASE_DIR / "cache"}}
 # No broker server here: kombu's filesystem transport, results in files.
@@ -117,6 +116,7 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "membership:login"
 SITE_URL = {url!r}
 FIELD_ENCRYPTION_KEY = {Fernet.generate_key().decode()!r}
+VAR_DIR = BASE_DIR / "var"
 # The web process and the worker share the SQLite file: wait for each other's writes.
 DATABASES["default"]["OPTIONS"] = {{"timeout": 20}}
 {queue}
