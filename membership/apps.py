@@ -10,8 +10,10 @@ class MembershipConfig(AppConfig):
 
     def ready(self) -> None:
         from membership import checks, signals  # noqa: F401  (registers the checks, connects the receivers)
+        from membership.lib import task_messages
 
         quieten_library_logging()
+        task_messages.install()
 
 
 def quieten_library_logging() -> None:

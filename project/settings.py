@@ -155,7 +155,7 @@ if not REDIS_URL:
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Task arguments and results are JSON encrypted with FIELD_ENCRYPTION_KEY (project/celery.py), so
+# Task arguments and results are JSON encrypted with FIELD_ENCRYPTION_KEY (membership/lib/task_messages.py), so
 # nothing readable rests in Redis or in VAR_DIR; every message, beat's and control's too, uses it.
 CELERY_TASK_SERIALIZER = "fernet-json"
 CELERY_RESULT_SERIALIZER = "fernet-json"
@@ -268,9 +268,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
                              "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Celery's task lines name the task, its id and duration; never its arguments, result or error text.
-    "filters": {"task_values": {"()": "project.celery.TaskLogFilter"},
-                "request_id": {"()": "project.request_log.RequestIdFilter"}},
+    # (Celery's task lines name the task, its id and duration, never its values: membership installs
+    # membership.lib.task_messages.TaskLogFilter on celery.app.trace itself.)
+    "filters": {"request_id": {"()": "project.request_log.RequestIdFilter"}},
     # (membership quietens msal's and urllib3's DEBUG logging, which carries request bodies, itself.)
-    "loggers": {"celery.app.trace": {"filters": ["task_values"]}},
 }

@@ -30,7 +30,7 @@ class DirectoryPage(RequiresScopesMixin, View):
 urlpatterns = [
     path("calendar/<int:year>/", calendar_page),
     path("directory/", DirectoryPage.as_view()),
-    path("", include("membership.urls")),
+    path("auth/microsoft/", include("membership.urls")),
 ]
 
 pytestmark = pytest.mark.urls(__name__)

@@ -1,4 +1,4 @@
-"""Celery's task log lines (project/celery.py's TaskLogFilter): what happened, never the data."""
+"""Celery's task log lines (membership/lib/task_messages.py's TaskLogFilter): what happened, never the data."""
 
 from __future__ import annotations
 
