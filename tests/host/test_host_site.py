@@ -120,6 +120,10 @@ def test_a_member_signs_in_to_the_site_whose_page_and_worker_call_graph(
     assert status["state"] == "succeeded", f"{status}\n{host.logs()}"
     assert status["result"]["displayName"] == lee["displayName"]
     assert "succeeded" in host.log("worker")
+    # Neither the worker's log nor the queued messages and stored results show the member's profile.
+    assert lee["displayName"] not in host.log("worker")
+    for stored in [*(host.folder / "queue").glob("*"), *(host.folder / "results").glob("*")]:
+        assert lee["displayName"].encode() not in stored.read_bytes(), stored
 
     # The site's own user admin shows the member with the apps' opt-in inline and mixin (its directory
     # roles, read from Graph as the application).

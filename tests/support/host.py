@@ -117,6 +117,10 @@ LOGIN_URL = "membership:login"
 SITE_URL = {url!r}
 FIELD_ENCRYPTION_KEY = {Fernet.generate_key().decode()!r}
 VAR_DIR = BASE_DIR / "var"
+# Task messages and results encrypted with FIELD_ENCRYPTION_KEY (membership registers the serializer).
+CELERY_TASK_SERIALIZER = "fernet-json"
+CELERY_RESULT_SERIALIZER = "fernet-json"
+CELERY_ACCEPT_CONTENT = ["fernet-json"]
 # The web process and the worker share the SQLite file: wait for each other's writes.
 DATABASES["default"]["OPTIONS"] = {{"timeout": 20}}
 {queue}
