@@ -33,6 +33,7 @@ def host(tmp_path_factory: pytest.TempPathFactory, emulator_server: RunningEmula
     python = make_virtualenv(root / "venv", build_wheel(root))
     site = HostSite.create(root / "site", python, ca_file=emulator_server.ca_file)
     site.manage("makemigrations", "accounts")
+    site.manage("makemigrations", "--check", "--dry-run")  # none for the apps, written into site-packages
     site.manage("check", "--fail-level", "WARNING")  # the recipe leaves nothing for the checks to report
     site.manage("migrate")
     site.manage("createsuperuser", "--noinput", "--email", ADMIN["email"],
