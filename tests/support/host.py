@@ -112,6 +112,8 @@ CELERY_RESULT_BACKEND = f"file://{BASE_DIR / 'results'}"
 
 # --- Sign in with Microsoft and Graph functions ---
 INSTALLED_APPS += ["django_celery_beat", "membership", "graphfns", "accounts"]
+# An older site's primary keys: the apps keep their own (no migrations of theirs to write).
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "membership:login"
 SITE_URL = {url!r}
