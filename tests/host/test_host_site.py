@@ -135,13 +135,17 @@ def test_a_member_signs_in_to_the_site_whose_page_and_worker_call_graph(
     assert "Directory roles could not be read" not in member_page.text, member_page.text
 
 
-def test_the_sites_admin_shows_the_redirect_uri_under_its_prefix(host: HostSite) -> None:
-    admin = admin_session(host)
-    page = admin.get(f"{host.url}/admin/membership/microsoftsettings/1/change/", timeout=30)
+def test_the_redirect_uri_and_the_api_document_follow_the_sites_prefixes(host: HostSite) -> None:
+    page = admin_session(host).get(f"{host.url}/admin/membership/microsoftsettings/1/change/", timeout=30)
     assert page.status_code == 200, f"{page.text[:3000]}\n{host.logs()}"
     callback = host.reverse("membership:callback")
     assert callback.startswith("/microsoft/")
     assert f"<code>{host.url}{callback}</code>" in page.text
+
+    document = requests.get(f"{host.url}/graph-api/openapi.json", timeout=30).json()
+    assert document["paths"] and all(path.startswith("/graph-api/") for path in document["paths"]), document["paths"]
+    missing = requests.get(f"{host.url}/graph-api/no/such/thing", timeout=30)
+    assert missing.status_code == 404 and "/graph-api/openapi.json" in missing.json()["error"]["message"]
 
 
 def admin_session(host: HostSite) -> requests.Session:
