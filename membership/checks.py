@@ -118,3 +118,24 @@ def adapter(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         return [Error(f"MEMBERSHIP_ADAPTER ({conf.MEMBERSHIP_ADAPTER}) is not a MemberAdapter subclass.",
                       hint="Subclass membership.adapter.MemberAdapter.", id="membership.E008")]
     return []
+
+
+@register()
+def task_messages_encrypted(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Task arguments and results hold members' data and rest on the broker and the result backend:
+    the site's Celery app should send them with the fernet-json serializer (membership.lib.task_messages)."""
+    from celery import current_app
+
+    from membership.lib.task_messages import SERIALIZER
+
+    celery = current_app.conf
+    plain = [name for name, value in (("task_serializer", celery.task_serializer),
+                                      ("result_serializer", celery.result_serializer)) if value != SERIALIZER]
+    if not plain:
+        return []
+    return [Warning(f"Celery's {' and '.join(plain)} of the site's Celery app ({current_app.main or 'default'}) "
+                    "is not fernet-json: task arguments and results (members' profiles, Graph answers) rest "
+                    "unencrypted on the broker and in the result backend.",
+                    hint=f"In the settings the Celery app reads: CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "
+                    f"\"{SERIALIZER}\" and CELERY_ACCEPT_CONTENT = [\"{SERIALIZER}\"] (docs/install.md).",
+                    id="membership.W002")]

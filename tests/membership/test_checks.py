@@ -114,3 +114,19 @@ def test_msal_and_urllib3_stay_quiet_even_when_the_site_logs_at_debug() -> None:
     finally:
         for logger, level in zip(loggers, before, strict=True):
             logger.setLevel(level)
+
+
+def test_plain_json_task_messages_are_a_warning_naming_the_serializer_to_use() -> None:
+    from celery import current_app
+
+    celery = current_app.conf
+    before = celery.task_serializer, celery.result_serializer
+    assert checks.task_messages_encrypted() == []  # the reference site encrypts them
+    celery.task_serializer = "json"
+    try:
+        [warning] = checks.task_messages_encrypted()
+    finally:
+        celery.task_serializer, celery.result_serializer = before
+    assert warning.id == "membership.W002"
+    assert "task_serializer" in warning.msg and "result_serializer" not in warning.msg
+    assert 'CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "fernet-json"' in warning.hint
