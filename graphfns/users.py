@@ -261,7 +261,11 @@ def direct_reports(call: Call, params: dict[str, Any]) -> Any:
     example={"user_id": "me", "kind": "group"},
 )
 def member_of(call: Call, params: dict[str, Any]) -> Any:
-    result = collection(call, call.user_path(params["user_id"]) + "/memberOf", params, {})
+    return _of_kind(collection(call, call.user_path(params["user_id"]) + "/memberOf", params, {}), params)
+
+
+def _of_kind(result: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Keep the directory objects of the kind asked for (``kind``: group or directoryRole)."""
     if params.get("kind"):
         wanted = f"#microsoft.graph.{params['kind']}"
         result["value"] = [o for o in result["value"] if o.get("@odata.type") == wanted]
@@ -512,13 +516,8 @@ def app_role_assignments(call: Call, params: dict[str, Any]) -> Any:
     example={"user_id": "me", "kind": "group", "select": ["id", "displayName"]},
 )
 def transitive_member_of(call: Call, params: dict[str, Any]) -> Any:
-    result = collection(call, call.user_path(params["user_id"]) + "/transitiveMemberOf", params, select(params))
-    if params.get("kind"):
-        wanted = f"#microsoft.graph.{params['kind']}"
-        result["value"] = [o for o in result["value"] if o.get("@odata.type") == wanted]
-        if "count" in result:
-            result["count"] = len(result["value"])
-    return result
+    path = call.user_path(params["user_id"]) + "/transitiveMemberOf"
+    return _of_kind(collection(call, path, params, select(params)), params)
 
 
 @function(
