@@ -1,0 +1,455 @@
+"""Mutation testing of the security code: would a test notice if a check were broken?
+
+    python scripts/mutation.py [--module membership/identity.py ...] [--reuse-map] [--min-score 90]
+
+1. The repository (tracked and untracked, not ignored files) is copied to a temporary directory, where
+   every mutant is written; the working tree is never touched.
+2. One coverage run of the suite (without tests/e2e and tests/emulator) with a context per test maps each
+   line of the modules to the tests that run it, and records each test's duration (``var/mutation/``).
+3. Each module is parsed with ``ast`` and mutated one change at a time: comparison, boolean and arithmetic
+   operators swapped, ``not`` dropped, ``if`` conditions made False, numbers and booleans changed, one
+   element removed from a literal list, tuple or set, a keyword argument dropped, a call or an assignment
+   statement deleted, a returned value replaced by None.
+4. For each mutant only the tests that run its lines are run (fastest first, ``-x``, with a timeout);
+   a failing or timed-out run kills the mutant.
+
+A mutant is named by its function and its change (``validate_id_token | 'iat' removed from [...]``), not by
+its line, so the names survive edits elsewhere in the file. docs/mutation.md lists the mutants no test can
+observe, with the reason; the score leaves them out. The run prints the score per module and every survivor,
+writes var/mutation/results.json, and fails when a module scores below --min-score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = [
+    "membership/identity.py",
+    "graphfns/authentication.py",
+    "graphfns/resources.py",
+    "membership/flows.py",
+    "graphfns/models.py",
+]
+TEST_PATHS = ["tests", "--ignore=tests/e2e", "--ignore=tests/emulator"]
+BASELINE = ROOT / "docs" / "mutation.md"
+OUT = ROOT / "var" / "mutation"
+
+_COMPARE_SWAPS: dict[type, type] = {
+    ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+    ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+}
+# Calls whose arguments are a failure's code and message: changing the message is not a broken check.
+_MESSAGE_CALLS = {"FunctionError", "SignInFailure", "refuse", "unavailable", "unreachable", "log.warning"}
+
+
+@dataclass
+class Mutant:
+    module: str
+    name: str  # "<function> | <change>", stable across unrelated edits
+    line: int
+    end_line: int
+    start: int  # byte offsets in the source
+    end: int
+    replacement: str
+    tests: list[str] = field(default_factory=list)
+    status: str = ""  # killed | survived | timeout | uncovered | unobservable | invalid
+    seconds: float = 0.0
+
+
+# -- generating mutants ----------------------------------------------------------------------------------------
+
+
+def _src(node: ast.AST) -> str:
+    return ast.unparse(node)
+
+
+def _call_name(node: ast.Call) -> str:
+    return _src(node.func)
+
+
+class _Generator(ast.NodeVisitor):
+    def __init__(self, module: str, source: bytes) -> None:
+        self.module = module
+        self.source = source
+        self.line_starts = [0]
+        for line in source.splitlines(keepends=True):
+            self.line_starts.append(self.line_starts[-1] + len(line))
+        self.scope: list[str] = []
+        self.in_function = 0
+        self.in_message = 0
+        self.mutants: list[Mutant] = []
+        self.names: defaultdict[str, int] = defaultdict(int)
+
+    def offset(self, line: int, col: int) -> int:
+        return self.line_starts[line - 1] + col
+
+    def add(self, node: ast.AST, replacement: str, change: str) -> None:
+        where = ".".join(self.scope) or "<module>"
+        name = f"{where} | {change}"
+        self.names[name] += 1
+        if self.names[name] > 1:
+            name += f" #{self.names[name]}"
+        self.mutants.append(Mutant(
+            self.module, name, node.lineno, node.end_lineno or node.lineno,  # type: ignore[attr-defined]
+            self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            self.offset(node.end_lineno or node.lineno, node.end_col_offset or 0),  # type: ignore[attr-defined]
+            replacement,
+        ))
+
+    def active(self) -> bool:
+        return self.in_function > 0 and not self.in_message
+
+    # scopes: functions are mutated; class bodies (model fields) and docstrings are not
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.scope.append(node.name)
+        self.in_function += 1
+        body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+        for stmt in body:
+            self.visit(stmt)
+        self.in_function -= 1
+        self.scope.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.scope.append(node.name)
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self.visit(stmt)
+        self.scope.pop()
+
+    def visit_Module(self, node: ast.Module) -> None:
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self.visit(stmt)
+            elif isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, ast.Constant | ast.BinOp
+                                                                             | ast.Set | ast.Tuple | ast.List):
+                # module constants (LEEWAY, FLOW_TTL, _SYSTEM_SEGMENTS…): mutated as if in a function
+                target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+                self.scope.append(_src(target))
+                self.in_function += 1
+                self.visit(stmt.value)
+                self.in_function -= 1
+                self.scope.pop()
+
+    # statements
+    def visit_If(self, node: ast.If) -> None:
+        if self.active():
+            self.add(node.test, "False", f"if {_src(node.test)} → if False")
+        self.generic_visit(node)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if self.active() and isinstance(node.value, ast.Call):
+            self.add(node, "pass", f"{_src(node.value)} deleted")
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if self.active() and all(isinstance(t, ast.Attribute | ast.Subscript) for t in node.targets):
+            self.add(node, "pass", f"{_src(node)} deleted")
+        self.generic_visit(node)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if self.active() and node.value is not None and not (
+                isinstance(node.value, ast.Constant) and node.value.value is None):
+            self.add(node, "return None", f"return {_src(node.value)} → return None")
+        self.generic_visit(node)
+
+    # expressions
+    def visit_Call(self, node: ast.Call) -> None:
+        message = _call_name(node) in _MESSAGE_CALLS
+        if self.active() and not message:
+            for i, kw in enumerate(node.keywords):
+                if kw.arg is None:
+                    continue
+                kws = node.keywords[:i] + node.keywords[i + 1:]
+                self.add(node, _src(ast.Call(node.func, node.args, kws)), f"{_src(node)}: {kw.arg}= dropped")
+        self.visit(node.func)
+        if message:  # the code (first argument) stays; messages and fields are not checks
+            self.in_message += 1
+        for arg in node.args:
+            self.visit(arg)
+        for kw in node.keywords:
+            self.visit(kw.value)
+        if message:
+            self.in_message -= 1
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        if self.active():
+            for i, op in enumerate(node.ops):
+                swap = _COMPARE_SWAPS.get(type(op))
+                if swap is not None:
+                    ops = [*node.ops[:i], swap(), *node.ops[i + 1:]]
+                    new = _src(ast.Compare(node.left, ops, node.comparators))
+                    self.add(node, f"({new})", f"{_src(node)} → {new}")
+        self.generic_visit(node)
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        if self.active():
+            other = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+            new = _src(ast.BoolOp(other, node.values))
+            self.add(node, f"({new})", f"{_src(node)} → {new}")
+        self.generic_visit(node)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
+        if self.active() and isinstance(node.op, ast.Not):
+            self.add(node, f"({_src(node.operand)})", f"{_src(node)} → {_src(node.operand)}")
+        self.generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        strings = any(isinstance(s, ast.JoinedStr) or (isinstance(s, ast.Constant) and isinstance(s.value, str))
+                      for s in (node.left, node.right))
+        if self.active() and not strings and isinstance(node.op, ast.Add | ast.Sub):
+            other = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
+            new = _src(ast.BinOp(node.left, other, node.right))
+            self.add(node, f"({new})", f"{_src(node)} → {new}")
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if not self.active():
+            return
+        value = node.value
+        if isinstance(value, bool):
+            self.add(node, str(not value), f"{value} → {not value}")
+        elif isinstance(value, int):
+            new = value + 1 if value <= 2 else value * 30
+            self.add(node, str(new), f"{value} → {new}")
+
+    def _elements(self, node: ast.List | ast.Tuple | ast.Set) -> None:
+        if self.active() and isinstance(node.ctx if not isinstance(node, ast.Set) else ast.Load(), ast.Load) \
+                and len(node.elts) >= 2:
+            for i, elt in enumerate(node.elts):
+                rest = node.elts[:i] + node.elts[i + 1:]
+                new = type(node)(rest, ast.Load()) if not isinstance(node, ast.Set) else ast.Set(rest)
+                text = _src(new)
+                if isinstance(node, ast.Tuple) and len(rest) == 1:
+                    text = f"({_src(rest[0])},)"
+                elif isinstance(node, ast.Tuple):
+                    text = f"({text})"
+                self.add(node, text, f"{_src(elt)} removed from {_src(node)}")
+        self.generic_visit(node)
+
+    visit_List = _elements  # type: ignore[assignment]
+    visit_Tuple = _elements  # type: ignore[assignment]
+    visit_Set = _elements  # type: ignore[assignment]
+
+
+def mutants_of(module: str, source: bytes) -> list[Mutant]:
+    gen = _Generator(module, source)
+    gen.visit(ast.parse(source))
+    valid = []
+    for m in gen.mutants:
+        try:
+            compile(apply(source, m), module, "exec")
+        except SyntaxError:
+            m.status = "invalid"
+        valid.append(m)
+    return valid
+
+
+def apply(source: bytes, m: Mutant) -> bytes:
+    return source[:m.start] + m.replacement.encode() + source[m.end:]
+
+
+# -- which tests run which lines -------------------------------------------------------------------------------
+
+
+def copy_repository(dest: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        src = ROOT / name
+        if src.is_file() and not src.is_symlink():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    (dest / ".venv").symlink_to((ROOT / ".venv").resolve())
+
+
+def _env() -> dict[str, str]:
+    # No stale bytecode: a mutant and the original may share size and modification second.
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def coverage_map(work: Path, modules: list[str], reuse: bool) -> tuple[dict[str, dict[int, set[str]]],
+                                                                          dict[str, float]]:
+    """For each module, line → the tests (node ids) that run it; and each passing test's duration."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    cached = OUT / "coverage-map.json"
+    if reuse and cached.exists():
+        data = json.loads(cached.read_text())
+        return ({m: {int(k): set(v) for k, v in lines.items()} for m, lines in data["lines"].items()},
+                data["durations"])
+    junit = work / "junit.xml"
+    cov_args = [f"--cov={m.removesuffix('.py').replace('/', '.')}" for m in modules]
+    cmd = [sys.executable, "-m", "pytest", *TEST_PATHS, "-q", "-p", "no:cacheprovider", *cov_args,
+           "--cov-context=test", "--cov-report=", f"--junitxml={junit}"]
+    print("coverage map:", " ".join(cmd[3:]), flush=True)
+    env = {**_env(), "COVERAGE_FILE": str(work / ".coverage")}
+    subprocess.run(cmd, cwd=work, env=env, check=False)
+
+    durations: dict[str, float] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None or case.find("skipped") is not None:
+            continue
+        path = case.get("classname", "").replace(".", "/")
+        # classname is tests.pkg.test_mod (or …test_mod.Class); node ids are tests/pkg/test_mod.py::name
+        parts = path.split("/")
+        while parts and not (work / ("/".join(parts) + ".py")).exists():
+            parts.pop()
+        if not parts:
+            continue
+        node = "/".join(parts) + ".py::" + "::".join(case.get("classname", "").split(".")[len(parts):]
+                                                     + [case.get("name", "")])
+        durations[node] = float(case.get("time", "0"))
+
+    import coverage
+
+    data = coverage.CoverageData(basename=str(work / ".coverage"))
+    data.read()
+    lines: dict[str, dict[int, set[str]]] = {}
+    for module in modules:
+        by_line = data.contexts_by_lineno(str(work / module))
+        lines[module] = {}
+        for line, contexts in by_line.items():
+            tests = {c.rsplit("|", 1)[0] for c in contexts if c}
+            lines[module][line] = {t for t in tests if t in durations}
+    cached.write_text(json.dumps({"lines": {m: {k: sorted(v) for k, v in ls.items()} for m, ls in lines.items()},
+                                  "durations": durations}))
+    return lines, durations
+
+
+def covering_tests(m: Mutant, tree: ast.Module, lines: dict[int, set[str]]) -> set[str]:
+    tests: set[str] = set()
+    for line in range(m.line, m.end_line + 1):
+        tests |= lines.get(line, set())
+    if tests or not m.name.split(" | ")[0].isupper() and not m.name.startswith("_"):
+        return tests
+    # A module constant: the tests that run any function reading it.
+    constant = m.name.split(" | ")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and any(isinstance(n, ast.Name) and n.id == constant
+                                                     for n in ast.walk(node)):
+            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                tests |= lines.get(line, set())
+    return tests
+
+
+# -- running ---------------------------------------------------------------------------------------------------
+
+
+def unobservable() -> dict[str, str]:
+    """docs/mutation.md: "- `<module> | <mutant name>` — reason" lines."""
+    known: dict[str, str] = {}
+    if BASELINE.exists():
+        for line in BASELINE.read_text().splitlines():
+            match = re.match(r"^- `([^`]+)` — (.+)$", line)
+            if match:
+                known[match.group(1)] = match.group(2)
+    return known
+
+
+def run_mutant(work: Path, source: bytes, m: Mutant, durations: dict[str, float]) -> None:
+    target = work / m.module
+    tests = sorted(m.tests, key=lambda t: (durations.get(t, 0.0), t))
+    budget = 60 + 5 * sum(durations.get(t, 1.0) for t in tests)
+    target.write_bytes(apply(source, m))
+    start = time.monotonic()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                              cwd=work, env=_env(), capture_output=True, timeout=min(budget, 900), check=False)
+        m.status = "survived" if proc.returncode == 0 else "killed"
+        if proc.returncode in (4, 5):  # usage error or no tests: the harness is wrong, not the mutant
+            print(proc.stdout.decode()[-2000:], proc.stderr.decode()[-2000:])
+            m.status = "error"
+    except subprocess.TimeoutExpired:
+        m.status = "timeout"
+    finally:
+        target.write_bytes(source)
+    m.seconds = round(time.monotonic() - start, 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--module", action="append", choices=MODULES, help="only this module (repeatable)")
+    parser.add_argument("--reuse-map", action="store_true", help="reuse var/mutation/coverage-map.json")
+    parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    parser.add_argument("--match", help="only mutants whose name contains this text")
+    parser.add_argument("--min-score", type=float, default=90.0)
+    args = parser.parse_args()
+    modules = args.module or MODULES
+    known = unobservable()
+
+    all_mutants = {m: mutants_of(m, (ROOT / m).read_bytes()) for m in modules}
+    if args.list:
+        for module, mutants in all_mutants.items():
+            for mu in mutants:
+                mark = " (unobservable)" if f"{module} | {mu.name}" in known else ""
+                print(f"{module}:{mu.line}  {mu.name}{mark}")
+        print(sum(len(v) for v in all_mutants.values()), "mutants")
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        work = Path(tmp)
+        copy_repository(work)
+        lines, durations = coverage_map(work, modules, args.reuse_map)
+        results: dict[str, list[Mutant]] = {}
+        for module in modules:
+            source = (ROOT / module).read_bytes()
+            tree = ast.parse(source)
+            mutants = [m for m in all_mutants[module] if not args.match or args.match in m.name]
+            print(f"\n== {module}: {len(mutants)} mutants", flush=True)
+            for i, m in enumerate(mutants, 1):
+                if m.status == "invalid":
+                    continue
+                if f"{module} | {m.name}" in known:
+                    m.status = "unobservable"
+                    continue
+                m.tests = sorted(covering_tests(m, tree, lines.get(module, {})))
+                if not m.tests:
+                    m.status = "uncovered"
+                else:
+                    run_mutant(work, source, m, durations)
+                print(f"  [{i}/{len(mutants)}] {m.status:9} {m.seconds:6.1f}s  {module}:{m.line}  {m.name}",
+                      flush=True)
+            results[module] = mutants
+
+    print("\nmodule                          mutants  unobservable  caught  survived  score")
+    failed = False
+    for module, mutants in results.items():
+        counted = [m for m in mutants if m.status not in ("invalid", "unobservable")]
+        caught = [m for m in counted if m.status in ("killed", "timeout")]
+        score = 100.0 * len(caught) / len(counted) if counted else 100.0
+        failed |= score < args.min_score
+        n_unobs = sum(m.status == "unobservable" for m in mutants)
+        print(f"{module:32} {len(counted) + n_unobs:7}  {n_unobs:12}  {len(caught):6}  "
+              f"{len(counted) - len(caught):8}  {score:5.1f}%")
+    print("\nsurvivors (add a test, or list them in docs/mutation.md with the reason no test can see them):")
+    for module, mutants in results.items():
+        for m in mutants:
+            if m.status in ("survived", "uncovered", "error"):
+                print(f"- `{module} | {m.name}` ({m.status}, line {m.line})")
+    for key in known:
+        if not any(f"{mod} | {m.name}" == key for mod, ms in results.items() for m in ms):
+            if key.split(" | ")[0] in results:
+                print(f"note: docs/mutation.md names a mutant that no longer exists: {key}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(
+        {mod: [asdict(m) for m in ms] for mod, ms in results.items()}, indent=1, ensure_ascii=False))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
