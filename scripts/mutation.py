@@ -9,7 +9,7 @@
 3. Each module is parsed with ``ast`` and mutated one change at a time: comparison, boolean and arithmetic
    operators swapped, ``not`` dropped, ``if`` conditions made False, numbers and booleans changed, one
    element removed from a literal list, tuple or set, a keyword argument dropped, a call or an assignment
-   statement deleted, a returned value replaced by None.
+   statement deleted (keyword arguments only of the calls that carry a check, such as jwt.decode).
 4. For each mutant only the tests that run its lines are run (fastest first, ``-x``, with a timeout);
    a failing or timed-out run kills the mutant.
 
@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -47,11 +48,16 @@ MODULES = [
 TEST_PATHS = ["tests", "--ignore=tests/e2e", "--ignore=tests/emulator"]
 BASELINE = ROOT / "docs" / "mutation.md"
 OUT = ROOT / "var" / "mutation"
+SLOW = 3.0  # seconds
 
 _COMPARE_SWAPS: dict[type, type] = {
     ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
     ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
 }
+# Calls whose keyword arguments carry a check: each is dropped in turn.
+_CHECKING_CALLS = {"jwt.decode", "jwt.PyJWK", "_signing_keys", "url_has_allowed_host_and_scheme", "quote",
+                   "cls.objects.filter", "ApiKey.objects.filter", "client_credential", "msal_app",
+                   "call.client.request", "initiate_auth_code_flow"}
 # Calls whose arguments are a failure's code and message: changing the message is not a broken check.
 _MESSAGE_CALLS = {"FunctionError", "SignInFailure", "refuse", "unavailable", "unreachable", "log.warning"}
 
@@ -162,16 +168,10 @@ class _Generator(ast.NodeVisitor):
             self.add(node, "pass", f"{_src(node)} deleted")
         self.generic_visit(node)
 
-    def visit_Return(self, node: ast.Return) -> None:
-        if self.active() and node.value is not None and not (
-                isinstance(node.value, ast.Constant) and node.value.value is None):
-            self.add(node, "return None", f"return {_src(node.value)} → return None")
-        self.generic_visit(node)
-
     # expressions
     def visit_Call(self, node: ast.Call) -> None:
         message = _call_name(node) in _MESSAGE_CALLS
-        if self.active() and not message:
+        if self.active() and _call_name(node) in _CHECKING_CALLS:
             for i, kw in enumerate(node.keywords):
                 if kw.arg is None:
                     continue
@@ -283,11 +283,10 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def coverage_map(work: Path, modules: list[str], reuse: bool) -> tuple[dict[str, dict[int, set[str]]],
-                                                                          dict[str, float]]:
+def coverage_map(work: Path, modules: list[str], reuse: bool, cached: Path) -> tuple[
+        dict[str, dict[int, set[str]]], dict[str, float]]:
     """For each module, line → the tests (node ids) that run it; and each passing test's duration."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    cached = OUT / "coverage-map.json"
+    cached.parent.mkdir(parents=True, exist_ok=True)
     if reuse and cached.exists():
         data = json.loads(cached.read_text())
         return ({m: {int(k): set(v) for k, v in lines.items()} for m, lines in data["lines"].items()},
@@ -301,7 +300,7 @@ def coverage_map(work: Path, modules: list[str], reuse: bool) -> tuple[dict[str,
     subprocess.run(cmd, cwd=work, env=env, check=False)
 
     durations: dict[str, float] = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
+    for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314 - pytest's own report
         if case.find("failure") is not None or case.find("error") is not None or case.find("skipped") is not None:
             continue
         path = case.get("classname", "").replace(".", "/")
@@ -311,8 +310,8 @@ def coverage_map(work: Path, modules: list[str], reuse: bool) -> tuple[dict[str,
             parts.pop()
         if not parts:
             continue
-        node = "/".join(parts) + ".py::" + "::".join(case.get("classname", "").split(".")[len(parts):]
-                                                     + [case.get("name", "")])
+        node = "/".join(parts) + ".py::" + "::".join([*case.get("classname", "").split(".")[len(parts):],
+                                                      case.get("name", "")])
         durations[node] = float(case.get("time", "0"))
 
     import coverage
@@ -335,10 +334,10 @@ def covering_tests(m: Mutant, tree: ast.Module, lines: dict[int, set[str]]) -> s
     tests: set[str] = set()
     for line in range(m.line, m.end_line + 1):
         tests |= lines.get(line, set())
-    if tests or not m.name.split(" | ")[0].isupper() and not m.name.startswith("_"):
+    constant = m.name.split(" | ")[0]
+    if tests or not constant.lstrip("_").isupper():
         return tests
     # A module constant: the tests that run any function reading it.
-    constant = m.name.split(" | ")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and any(isinstance(n, ast.Name) and n.id == constant
                                                      for n in ast.walk(node)):
@@ -361,20 +360,38 @@ def unobservable() -> dict[str, str]:
     return known
 
 
-def run_mutant(work: Path, source: bytes, m: Mutant, durations: dict[str, float]) -> None:
+def selection(tests: list[str], durations: dict[str, float], limit: int) -> list[str]:
+    """At most ``limit`` tests, fastest first, taken in turn from each test module so a targeted module's
+    tests are not crowded out by a module with many slow ones. Slow tests (Celery workers, a browser,
+    property-based runs) only when nothing else runs the line."""
+    quick = [t for t in tests if durations.get(t, 0.0) <= SLOW]
+    tests = quick or tests
+    by_file: defaultdict[str, list[str]] = defaultdict(list)
+    for t in sorted(tests, key=lambda t: (durations.get(t, 0.0), t)):
+        by_file[t.split("::")[0]].append(t)
+    ranked = sorted(tests, key=lambda t: (by_file[t.split("::")[0]].index(t), durations.get(t, 0.0), t))
+    return sorted(ranked[:limit], key=lambda t: (durations.get(t, 0.0), t))
+
+
+def run_mutant(work: Path, source: bytes, m: Mutant, durations: dict[str, float], limit: int) -> None:
     target = work / m.module
-    tests = sorted(m.tests, key=lambda t: (durations.get(t, 0.0), t))
+    tests = selection(m.tests, durations, limit)
     budget = 60 + 5 * sum(durations.get(t, 1.0) for t in tests)
     target.write_bytes(apply(source, m))
     start = time.monotonic()
+    # Its own process group: on a timeout the Celery workers and servers a test started go too.
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                            cwd=work, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     try:
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
-                              cwd=work, env=_env(), capture_output=True, timeout=min(budget, 900), check=False)
+        output, _ = proc.communicate(timeout=min(budget, 900))
         m.status = "survived" if proc.returncode == 0 else "killed"
         if proc.returncode in (4, 5):  # usage error or no tests: the harness is wrong, not the mutant
-            print(proc.stdout.decode()[-2000:], proc.stderr.decode()[-2000:])
+            print(output.decode()[-3000:])
             m.status = "error"
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         m.status = "timeout"
     finally:
         target.write_bytes(source)
@@ -388,11 +405,30 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--match", help="only mutants whose name contains this text")
     parser.add_argument("--min-score", type=float, default=90.0)
+    parser.add_argument("--max-tests", type=int, default=12, help="tests run per mutant at most (default 12)")
+    parser.add_argument("--map", type=Path, default=OUT / "coverage-map.json", help="the coverage map's file")
+    parser.add_argument("--results", type=Path, default=OUT / "results.json", help="where the results go")
+    parser.add_argument("--survivors-of", type=Path, help="run only the mutants that survived in these results")
+    parser.add_argument("--report", action="store_true",
+                        help="only print the scores of --results again, with docs/mutation.md as it is now")
     args = parser.parse_args()
     modules = args.module or MODULES
     known = unobservable()
+    if args.report:
+        saved = json.loads(args.results.read_text())
+        results = {mod: [Mutant(**m) for m in ms] for mod, ms in saved.items()}
+        for mod, ms in results.items():
+            for m in ms:
+                if f"{mod} | {m.name}" in known:
+                    m.status = "unobservable"
+        return report(results, known, args.min_score)
 
-    all_mutants = {m: mutants_of(m, (ROOT / m).read_bytes()) for m in modules}
+    sources = {m: (ROOT / m).read_bytes() for m in modules}  # once: the tree may change during the run
+    all_mutants = {m: mutants_of(m, sources[m]) for m in modules}
+    if args.survivors_of:
+        previous = json.loads(args.survivors_of.read_text())
+        again = {m["name"] for ms in previous.values() for m in ms if m["status"] in ("survived", "uncovered")}
+        all_mutants = {mod: [m for m in ms if m.name in again] for mod, ms in all_mutants.items()}
     if args.list:
         for module, mutants in all_mutants.items():
             for mu in mutants:
@@ -404,10 +440,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         work = Path(tmp)
         copy_repository(work)
-        lines, durations = coverage_map(work, modules, args.reuse_map)
+        lines, durations = coverage_map(work, modules, args.reuse_map, args.map)
         results: dict[str, list[Mutant]] = {}
         for module in modules:
-            source = (ROOT / module).read_bytes()
+            source = sources[module]
+            (work / module).write_bytes(source)
             tree = ast.parse(source)
             mutants = [m for m in all_mutants[module] if not args.match or args.match in m.name]
             print(f"\n== {module}: {len(mutants)} mutants", flush=True)
@@ -421,18 +458,24 @@ def main() -> int:
                 if not m.tests:
                     m.status = "uncovered"
                 else:
-                    run_mutant(work, source, m, durations)
+                    run_mutant(work, source, m, durations, args.max_tests)
                 print(f"  [{i}/{len(mutants)}] {m.status:9} {m.seconds:6.1f}s  {module}:{m.line}  {m.name}",
                       flush=True)
             results[module] = mutants
+            args.results.parent.mkdir(parents=True, exist_ok=True)
+            args.results.write_text(json.dumps({mod: [asdict(m) for m in ms] for mod, ms in results.items()},
+                                               indent=1, ensure_ascii=False))
+    return report(results, known, args.min_score)
 
+
+def report(results: dict[str, list[Mutant]], known: dict[str, str], min_score: float) -> int:
     print("\nmodule                          mutants  unobservable  caught  survived  score")
     failed = False
     for module, mutants in results.items():
         counted = [m for m in mutants if m.status not in ("invalid", "unobservable")]
         caught = [m for m in counted if m.status in ("killed", "timeout")]
         score = 100.0 * len(caught) / len(counted) if counted else 100.0
-        failed |= score < args.min_score
+        failed |= score < min_score
         n_unobs = sum(m.status == "unobservable" for m in mutants)
         print(f"{module:32} {len(counted) + n_unobs:7}  {n_unobs:12}  {len(caught):6}  "
               f"{len(counted) - len(caught):8}  {score:5.1f}%")
@@ -442,12 +485,9 @@ def main() -> int:
             if m.status in ("survived", "uncovered", "error"):
                 print(f"- `{module} | {m.name}` ({m.status}, line {m.line})")
     for key in known:
-        if not any(f"{mod} | {m.name}" == key for mod, ms in results.items() for m in ms):
-            if key.split(" | ")[0] in results:
-                print(f"note: docs/mutation.md names a mutant that no longer exists: {key}")
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps(
-        {mod: [asdict(m) for m in ms] for mod, ms in results.items()}, indent=1, ensure_ascii=False))
+        if key.split(" | ")[0] in results and not any(f"{mod} | {m.name}" == key
+                                                       for mod, ms in results.items() for m in ms):
+            print(f"note: docs/mutation.md names a mutant that no longer exists: {key}")
     return 1 if failed else 0
 
 
