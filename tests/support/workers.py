@@ -19,6 +19,13 @@ def database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def empty_queue() -> None:
+    """Drop every task waiting in the broker's queues."""
+    from project.celery import app
+
+    app.control.purge()
+
+
 class Workers:
     """Real Celery worker processes on this run's broker, database and emulator."""
 
