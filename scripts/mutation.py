@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import re
@@ -31,7 +32,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -72,8 +72,9 @@ class Mutant:
     end: int
     replacement: str
     tests: list[str] = field(default_factory=list)
-    status: str = ""  # killed | survived | timeout | uncovered | unobservable | invalid
+    status: str = ""  # killed | survived | timeout | uncovered | unobservable | invalid | error
     seconds: float = 0.0
+    killer: str = ""  # the test that caught it
 
 
 # -- generating mutants ----------------------------------------------------------------------------------------
@@ -373,29 +374,55 @@ def selection(tests: list[str], durations: dict[str, float], limit: int) -> list
     return sorted(ranked[:limit], key=lambda t: (durations.get(t, 0.0), t))
 
 
-def run_mutant(work: Path, source: bytes, m: Mutant, durations: dict[str, float], limit: int) -> None:
-    target = work / m.module
-    tests = selection(m.tests, durations, limit)
-    budget = 60 + 5 * sum(durations.get(t, 1.0) for t in tests)
-    target.write_bytes(apply(source, m))
-    start = time.monotonic()
-    # Its own process group: on a timeout the Celery workers and servers a test started go too.
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
-                            cwd=work, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        output, _ = proc.communicate(timeout=min(budget, 900))
-        m.status = "survived" if proc.returncode == 0 else "killed"
-        if proc.returncode in (4, 5):  # usage error or no tests: the harness is wrong, not the mutant
+def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], durations: dict[str, float],
+               limit: int) -> None:
+    """Run the mutants of one module in one pytest session (scripts/mutation_runner.py), starting a new session
+    after a mutant that timed out or crashed it."""
+    pending = [m for m in mutants if m.tests]
+    for m in pending:
+        m.tests = selection(m.tests, durations, limit)
+    (work / module).write_bytes(source)
+    crashes = 0
+    while pending:
+        plan, out = work / "plan.json", work / "results.jsonl"
+        out.write_text("")
+        scopes = {m.name: m.name.split(" | ")[0] for m in pending}
+        constant = {name: scope for name, scope in scopes.items() if scope.lstrip("_").isupper()}
+        plan.write_text(json.dumps({
+            "module_name": module.removesuffix(".py").replace("/", "."), "path": str(work / module),
+            "mutants": [{"name": m.name, "start": m.start, "end": m.end, "replacement": m.replacement,
+                         "tests": m.tests, "constant": constant.get(m.name),
+                         "budget": 30 + 5 * sum(durations.get(t, 1.0) for t in m.tests)} for m in pending],
+        }))
+        tests = sorted({t for m in pending for t in m.tests})
+        env = {**_env(), "MUTATION_PLAN": str(plan), "MUTATION_OUT": str(out),
+               "PYTHONPATH": str(work / "scripts")}
+        proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                 "-p", "mutation_runner", *tests], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        output, _ = proc.communicate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # servers or workers a test left running
+        by_name = {m.name: m for m in pending}
+        running = None
+        for line in out.read_text().splitlines():
+            record = json.loads(line)
+            if "name" not in record:
+                continue
+            m = by_name[record["name"]]
+            m.status, running = record["status"], m
+            if record["status"] != "running":
+                m.seconds, m.killer, running = record["seconds"], record.get("killer") or "", None
+                print(f"  {m.status:9} {m.seconds:6.1f}s  {module}:{m.line}  {m.name}", flush=True)
+        if running is not None:  # the session died during this mutant: the mutant broke the process
+            running.status = "timeout"
+            print(f"  {'crashed':9} {'':6}   {module}:{running.line}  {running.name}", flush=True)
+        elif proc.returncode not in (0, 3) and all(m.status in ("", "running") for m in pending):
+            crashes += 1
             print(output.decode()[-3000:])
-            m.status = "error"
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        m.status = "timeout"
-    finally:
-        target.write_bytes(source)
-    m.seconds = round(time.monotonic() - start, 1)
+            if crashes > 1:
+                raise SystemExit(f"the pytest session for {module} does not start")
+        pending = [m for m in pending if m.status in ("", "running")]
 
 
 def main() -> int:
@@ -405,7 +432,7 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--match", help="only mutants whose name contains this text")
     parser.add_argument("--min-score", type=float, default=90.0)
-    parser.add_argument("--max-tests", type=int, default=12, help="tests run per mutant at most (default 12)")
+    parser.add_argument("--max-tests", type=int, default=40, help="tests run per mutant at most (default 40)")
     parser.add_argument("--map", type=Path, default=OUT / "coverage-map.json", help="the coverage map's file")
     parser.add_argument("--results", type=Path, default=OUT / "results.json", help="where the results go")
     parser.add_argument("--survivors-of", type=Path, help="run only the mutants that survived in these results")
@@ -448,7 +475,7 @@ def main() -> int:
             tree = ast.parse(source)
             mutants = [m for m in all_mutants[module] if not args.match or args.match in m.name]
             print(f"\n== {module}: {len(mutants)} mutants", flush=True)
-            for i, m in enumerate(mutants, 1):
+            for m in mutants:
                 if m.status == "invalid":
                     continue
                 if f"{module} | {m.name}" in known:
@@ -457,10 +484,7 @@ def main() -> int:
                 m.tests = sorted(covering_tests(m, tree, lines.get(module, {})))
                 if not m.tests:
                     m.status = "uncovered"
-                else:
-                    run_mutant(work, source, m, durations, args.max_tests)
-                print(f"  [{i}/{len(mutants)}] {m.status:9} {m.seconds:6.1f}s  {module}:{m.line}  {m.name}",
-                      flush=True)
+            run_module(work, module, source, [m for m in mutants if m.status == ""], durations, args.max_tests)
             results[module] = mutants
             args.results.parent.mkdir(parents=True, exist_ok=True)
             args.results.write_text(json.dumps({mod: [asdict(m) for m in ms] for mod, ms in results.items()},
