@@ -398,8 +398,8 @@ def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], du
         env = {**_env(), "MUTATION_PLAN": str(plan), "MUTATION_OUT": str(out),
                "PYTHONPATH": str(work / "scripts")}
         proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                 "-p", "mutation_runner", *tests], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                 "-p", "mutation_runner", *tests], cwd=work, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
         output, _ = proc.communicate()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # servers or workers a test left running
