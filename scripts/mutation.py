@@ -361,26 +361,33 @@ def unobservable() -> dict[str, str]:
     return known
 
 
-def selection(tests: list[str], durations: dict[str, float], limit: int) -> list[str]:
-    """At most ``limit`` tests, fastest first, taken in turn from each test module so a targeted module's
-    tests are not crowded out by a module with many slow ones. Slow tests (Celery workers, a browser,
-    property-based runs) only when nothing else runs the line."""
-    quick = [t for t in tests if durations.get(t, 0.0) <= SLOW]
-    tests = quick or tests
+def selection(tests: list[str], durations: dict[str, float], breadth: dict[str, int], limit: int) -> list[str]:
+    """At most ``limit`` tests: half the most targeted (those that run the fewest lines of the module: a test of
+    validate_id_token before a whole sign-in), half the fastest of each test module in turn (so every kind of
+    test that runs the line is tried); fastest first. Slow tests (Celery workers, a browser, property-based
+    runs) only when nothing else runs the line."""
+    quick = [t for t in tests if durations.get(t, 0.0) <= SLOW] or tests
+    targeted = sorted(quick, key=lambda t: (breadth.get(t, 0), durations.get(t, 0.0), t))[:limit // 2]
     by_file: defaultdict[str, list[str]] = defaultdict(list)
-    for t in sorted(tests, key=lambda t: (durations.get(t, 0.0), t)):
-        by_file[t.split("::")[0]].append(t)
-    ranked = sorted(tests, key=lambda t: (by_file[t.split("::")[0]].index(t), durations.get(t, 0.0), t))
-    return sorted(ranked[:limit], key=lambda t: (durations.get(t, 0.0), t))
+    for t in sorted(quick, key=lambda t: (durations.get(t, 0.0), t)):
+        if t not in targeted:
+            by_file[t.split("::")[0]].append(t)
+    rounds = sorted((i, durations.get(t, 0.0), t) for ts in by_file.values() for i, t in enumerate(ts))
+    chosen = targeted + [t for _, _, t in rounds][:limit - len(targeted)]
+    return sorted(chosen, key=lambda t: (durations.get(t, 0.0), t))
 
 
-def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], durations: dict[str, float],
-               limit: int) -> None:
+def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], lines: dict[int, set[str]],
+               durations: dict[str, float], limit: int) -> None:
     """Run the mutants of one module in one pytest session (scripts/mutation_runner.py), starting a new session
     after a mutant that timed out or crashed it."""
     pending = [m for m in mutants if m.tests]
+    breadth: defaultdict[str, int] = defaultdict(int)
+    for tests in lines.values():
+        for t in tests:
+            breadth[t] += 1
     for m in pending:
-        m.tests = selection(m.tests, durations, limit)
+        m.tests = selection(m.tests, durations, breadth, limit)
     (work / module).write_bytes(source)
     crashes = 0
     while pending:
@@ -432,7 +439,7 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--match", help="only mutants whose name contains this text")
     parser.add_argument("--min-score", type=float, default=90.0)
-    parser.add_argument("--max-tests", type=int, default=40, help="tests run per mutant at most (default 40)")
+    parser.add_argument("--max-tests", type=int, default=80, help="tests run per mutant at most (default 80)")
     parser.add_argument("--map", type=Path, default=OUT / "coverage-map.json", help="the coverage map's file")
     parser.add_argument("--results", type=Path, default=OUT / "results.json", help="where the results go")
     parser.add_argument("--survivors-of", type=Path, help="run only the mutants that survived in these results")
@@ -484,7 +491,8 @@ def main() -> int:
                 m.tests = sorted(covering_tests(m, tree, lines.get(module, {})))
                 if not m.tests:
                     m.status = "uncovered"
-            run_module(work, module, source, [m for m in mutants if m.status == ""], durations, args.max_tests)
+            run_module(work, module, source, [m for m in mutants if m.status == ""], lines.get(module, {}),
+                       durations, args.max_tests)
             results[module] = mutants
             args.results.parent.mkdir(parents=True, exist_ok=True)
             args.results.write_text(json.dumps({mod: [asdict(m) for m in ms] for mod, ms in results.items()},
