@@ -378,7 +378,7 @@ def selection(tests: list[str], durations: dict[str, float], breadth: dict[str, 
 
 
 def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], lines: dict[int, set[str]],
-               durations: dict[str, float], limit: int) -> None:
+               durations: dict[str, float], limit: int, quick: bool) -> None:
     """Run the mutants of one module in one pytest session (scripts/mutation_runner.py), starting a new session
     after a mutant that timed out or crashed it."""
     pending = [m for m in mutants if m.tests]
@@ -386,8 +386,12 @@ def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], li
     for tests in lines.values():
         for t in tests:
             breadth[t] += 1
+    more: dict[str, list[str]] = {}
     for m in pending:
-        m.tests = selection(m.tests, durations, breadth, limit)
+        chosen = selection(m.tests, durations, breadth, limit)
+        rest = sorted(set(m.tests) - set(chosen), key=lambda t: (durations.get(t, 0.0) > SLOW, breadth.get(t, 0), t))
+        more[m.name] = [] if quick else rest
+        m.tests = chosen
     (work / module).write_bytes(source)
     crashes = 0
     while pending:
@@ -398,10 +402,11 @@ def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], li
         plan.write_text(json.dumps({
             "module_name": module.removesuffix(".py").replace("/", "."), "path": str(work / module),
             "mutants": [{"name": m.name, "start": m.start, "end": m.end, "replacement": m.replacement,
-                         "tests": m.tests, "constant": constant.get(m.name),
-                         "budget": 30 + 5 * sum(durations.get(t, 1.0) for t in m.tests)} for m in pending],
+                         "tests": m.tests, "more": more[m.name], "constant": constant.get(m.name),
+                         "budget": 30 + 5 * sum(durations.get(t, 1.0) for t in [*m.tests, *more[m.name]])}
+                        for m in pending],
         }))
-        tests = sorted({t for m in pending for t in m.tests})
+        tests = sorted({t for m in pending for t in [*m.tests, *more[m.name]]})
         env = {**_env(), "MUTATION_PLAN": str(plan), "MUTATION_OUT": str(out),
                "PYTHONPATH": str(work / "scripts")}
         proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -442,6 +447,8 @@ def main() -> int:
     parser.add_argument("--max-tests", type=int, default=80, help="tests run per mutant at most (default 80)")
     parser.add_argument("--map", type=Path, default=OUT / "coverage-map.json", help="the coverage map's file")
     parser.add_argument("--results", type=Path, default=OUT / "results.json", help="where the results go")
+    parser.add_argument("--quick", action="store_true",
+                        help="only the selected tests per mutant, not then the rest of those that cover it")
     parser.add_argument("--survivors-of", type=Path, help="run only the mutants that survived in these results")
     parser.add_argument("--report", action="store_true",
                         help="only print the scores of --results again, with docs/mutation.md as it is now")
@@ -492,7 +499,7 @@ def main() -> int:
                 if not m.tests:
                     m.status = "uncovered"
             run_module(work, module, source, [m for m in mutants if m.status == ""], lines.get(module, {}),
-                       durations, args.max_tests)
+                       durations, args.max_tests, args.quick)
             results[module] = mutants
             args.results.parent.mkdir(parents=True, exist_ok=True)
             args.results.write_text(json.dumps({mod: [asdict(m) for m in ms] for mod, ms in results.items()},

@@ -138,7 +138,8 @@ def pytest_runtestloop(session: pytest.Session) -> bool:
             status = "error"  # nothing changed: the harness could not apply it
         signal.alarm(int(m["budget"]))
         try:
-            for nodeid in m["tests"]:
+            # The selected tests first; for a survivor, the rest of the tests that run its lines.
+            for nodeid in [*m["tests"], *m.get("more", [])]:
                 item = items.get(nodeid)
                 if status == "error" or item is None or nodeid in unreliable:
                     continue
