@@ -98,3 +98,22 @@ def test_a_boolean_query_option_is_sent_as_graph_spells_it(emulator: Any, micros
         "method": "GET", "path": "/users", "query": {"$search": '"displayName:lee"', "$count": True},
         "headers": {"ConsistencyLevel": "eventual"}})
     assert found["body"]["@odata.count"] == 1
+
+
+def test_a_put_with_a_body_is_sent(emulator: Any, microsoft: MicrosoftSettings) -> None:
+    emulator.emulator.requests.clear()
+    with contextlib.suppress(FunctionError):  # whatever Graph answers; the point is that it was asked
+        graphfns.execute("calendar.request", {"method": "PUT", "path": "/users/lee@contoso.test/events/AAMkAGIAAA=",
+                                              "body": {"subject": "Moved"}})
+    assert graph_calls(emulator) == 1
+
+
+@pytest.mark.parametrize("pages", [{"all_pages": False}, {"all_pages": True}])
+def test_a_page_of_events_keeps_the_time_zone_asked_for(emulator: Any, microsoft: MicrosoftSettings,
+                                                       pages: dict[str, Any]) -> None:
+    params = {"user_id": "lee@contoso.test", "time_zone": "Pacific Standard Time", "top": 1, **pages}
+    first = graphfns.execute("calendar.list_events", params)
+    assert first["value"] and {e["start"]["timeZone"] for e in first["value"]} == {"Pacific Standard Time"}
+    if not pages["all_pages"]:
+        second = graphfns.execute("calendar.list_events", {**params, "cursor": first["next_cursor"]})
+        assert {e["start"]["timeZone"] for e in second["value"]} == {"Pacific Standard Time"}
