@@ -442,6 +442,7 @@ def main() -> int:
     parser.add_argument("--module", action="append", choices=MODULES, help="only this module (repeatable)")
     parser.add_argument("--reuse-map", action="store_true", help="reuse var/mutation/coverage-map.json")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    parser.add_argument("--map-only", action="store_true", help="make the coverage map and stop")
     parser.add_argument("--match", help="only mutants whose name contains this text")
     parser.add_argument("--min-score", type=float, default=90.0)
     parser.add_argument("--max-tests", type=int, default=80, help="tests run per mutant at most (default 80)")
@@ -482,6 +483,8 @@ def main() -> int:
         work = Path(tmp)
         copy_repository(work)
         lines, durations = coverage_map(work, modules, args.reuse_map, args.map)
+        if args.map_only:
+            return 0
         results: dict[str, list[Mutant]] = {}
         for module in modules:
             source = sources[module]

@@ -300,3 +300,15 @@ def test_an_admin_consent_state_is_spent_by_its_answer(live_server: Any, member:
     answer = urlencode({"state": state_of(location), "admin_consent": "True", "tenant": emulator.info["tenant_id"]})
     assert "Consent granted" in member.get(f"{live_server.url}/auth/microsoft/callback/?{answer}").text
     assert failure_code(member.get(f"{live_server.url}/auth/microsoft/callback/?{answer}")) == "state_mismatch"
+
+
+def test_a_flow_is_spent_by_a_refused_code(live_server: Any, member: MemberBrowser, emulator: Any,
+                                          microsoft: MicrosoftSettings, caplog: pytest.LogCaptureFixture) -> None:
+    url = callback_url_for(live_server, member, emulator)
+    query = parse_qs(urlsplit(url).query)
+    query["code"] = ["not-the-code"]
+    page = member.get(f"{live_server.url}/auth/microsoft/callback/?{urlencode(query, doseq=True)}")
+    assert failure_code(page) == "invalid_grant"
+    assert "Microsoft sign-in failed: invalid_grant" in caplog.text
+    assert failure_code(member.get(url)) == "state_mismatch"  # the right code cannot be tried again
+    assert MicrosoftAccount.objects.count() == 0
