@@ -105,3 +105,13 @@ def test_a_revoked_key_is_not_authenticated(db: None) -> None:
     key.save()
     assert ApiKey.authenticate(raw) is None
     assert ApiKey.authenticate(raw + "x") is None
+
+
+def test_a_stamp_another_process_wrote_within_the_minute_is_kept(db: None) -> None:
+    key, _ = ApiKey.issue("job")
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - timedelta(minutes=2))
+    seen_here = ApiKey.objects.get(pk=key.pk)  # this process read it two minutes after its last use
+    recent = timezone.now() - timedelta(seconds=10)
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=recent)  # meanwhile another process used it
+    seen_here.mark_used()
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == recent
