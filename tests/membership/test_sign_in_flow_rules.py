@@ -312,3 +312,12 @@ def test_a_flow_is_spent_by_a_refused_code(live_server: Any, member: MemberBrows
     assert "Microsoft sign-in failed: invalid_grant" in caplog.text
     assert failure_code(member.get(url)) == "state_mismatch"  # the right code cannot be tried again
     assert MicrosoftAccount.objects.count() == 0
+
+
+def test_connecting_an_account_gives_the_session_a_new_key(live_server: Any, member: MemberBrowser, emulator: Any,
+                                                           microsoft: MicrosoftSettings) -> None:
+    _sign_in_locally(live_server, member, "pat")
+    url = callback_url_for(live_server, member, emulator)
+    before = member.http.cookies["sessionid"]
+    assert member.get(url).url == f"{live_server.url}/account/"
+    assert member.http.cookies["sessionid"] != before  # a key seen before the connect is worth nothing after it
