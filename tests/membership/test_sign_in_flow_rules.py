@@ -321,3 +321,9 @@ def test_connecting_an_account_gives_the_session_a_new_key(live_server: Any, mem
     before = member.http.cookies["sessionid"]
     assert member.get(url).url == f"{live_server.url}/account/"
     assert member.http.cookies["sessionid"] != before  # a key seen before the connect is worth nothing after it
+
+
+def test_a_pending_admin_consent_does_not_capture_a_sign_in_callback(live_server: Any, member: MemberBrowser,
+                                                                    emulator: Any, microsoft: MicrosoftSettings) -> None:
+    member.get(f"{live_server.url}/auth/microsoft/admin-consent/", allow_redirects=False)  # never answered
+    assert member.get(callback_url_for(live_server, member, emulator)).url == f"{live_server.url}/account/"
