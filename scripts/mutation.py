@@ -378,7 +378,7 @@ def selection(tests: list[str], durations: dict[str, float], breadth: dict[str, 
 
 
 def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], lines: dict[int, set[str]],
-               durations: dict[str, float], limit: int, quick: bool) -> None:
+               durations: dict[str, float], limit: int, quick: bool, also: list[str]) -> None:
     """Run the mutants of one module in one pytest session (scripts/mutation_runner.py), starting a new session
     after a mutant that timed out or crashed it."""
     pending = [m for m in mutants if m.tests]
@@ -388,7 +388,7 @@ def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], li
             breadth[t] += 1
     more: dict[str, list[str]] = {}
     for m in pending:
-        chosen = selection(m.tests, durations, breadth, limit)
+        chosen = selection(m.tests, durations, breadth, limit) + also
         rest = sorted(set(m.tests) - set(chosen), key=lambda t: (durations.get(t, 0.0) > SLOW, breadth.get(t, 0), t))
         more[m.name] = [] if quick else rest
         m.tests = chosen
@@ -450,6 +450,8 @@ def main() -> int:
     parser.add_argument("--results", type=Path, default=OUT / "results.json", help="where the results go")
     parser.add_argument("--quick", action="store_true",
                         help="only the selected tests per mutant, not then the rest of those that cover it")
+    parser.add_argument("--also", action="append", help="a test file to run for every mutant too (one the coverage "
+                        "map does not know yet; repeatable)")
     parser.add_argument("--survivors-of", type=Path, help="run only the mutants that survived in these results")
     parser.add_argument("--report", action="store_true",
                         help="only print the scores of --results again, with docs/mutation.md as it is now")
@@ -502,7 +504,7 @@ def main() -> int:
                 if not m.tests:
                     m.status = "uncovered"
             run_module(work, module, source, [m for m in mutants if m.status == ""], lines.get(module, {}),
-                       durations, args.max_tests, args.quick)
+                       durations, args.max_tests, args.quick, args.also or [])
             results[module] = mutants
             args.results.parent.mkdir(parents=True, exist_ok=True)
             args.results.write_text(json.dumps({mod: [asdict(m) for m in ms] for mod, ms in results.items()},

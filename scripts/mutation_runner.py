@@ -139,7 +139,10 @@ def pytest_runtestloop(session: pytest.Session) -> bool:
         signal.alarm(int(m["budget"]))
         try:
             # The selected tests first; for a survivor, the rest of the tests that run its lines.
-            for nodeid in [*m["tests"], *m.get("more", [])]:
+            wanted = [*m["tests"], *m.get("more", [])]
+            # a path without "::" (--also) stands for every test collected from it
+            wanted = [n for w in wanted for n in ([w] if "::" in w else [i for i in items if i.startswith(w + "::")])]
+            for nodeid in wanted:
                 item = items.get(nodeid)
                 if status == "error" or item is None or nodeid in unreliable:
                     continue

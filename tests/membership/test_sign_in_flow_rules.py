@@ -327,3 +327,13 @@ def test_a_pending_admin_consent_does_not_capture_a_sign_in_callback(live_server
                                                                     emulator: Any, microsoft: MicrosoftSettings) -> None:
     member.get(f"{live_server.url}/auth/microsoft/admin-consent/", allow_redirects=False)  # never answered
     assert member.get(callback_url_for(live_server, member, emulator)).url == f"{live_server.url}/account/"
+
+
+def test_a_token_endpoint_that_drops_the_connection_is_access_token_failed(
+        live_server: Any, member: MemberBrowser, emulator: Any, http_emulator: Any,
+        microsoft: MicrosoftSettings) -> None:
+    url = callback_url_for(live_server, member, emulator)
+    http_emulator.post(f"{emulator.base_url}/_emulator/faults",
+                       json={"kind": "reset", "path": "/*/oauth2/v2.0/token", "count": 5})
+    assert failure_code(member.get(url)) == "access_token_failed"
+    assert MicrosoftAccount.objects.count() == 0
