@@ -394,6 +394,7 @@ def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], li
         m.tests = chosen
     (work / module).write_bytes(source)
     crashes = 0
+    unreliable: set[str] = set()
     while pending:
         plan, out = work / "plan.json", work / "results.jsonl"
         out.write_text("")
@@ -420,6 +421,7 @@ def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], li
         for line in out.read_text().splitlines():
             record = json.loads(line)
             if "name" not in record:
+                unreliable.update(record.get("unreliable", []))
                 continue
             m = by_name[record["name"]]
             m.status, running = record["status"], m
@@ -435,6 +437,33 @@ def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], li
             if crashes > 1:
                 raise SystemExit(f"the pytest session for {module} does not start")
         pending = [m for m in pending if m.status in ("", "running")]
+    if unreliable:
+        print(f"  tests that failed without a mutant in the shared session (run in a fresh process instead): "
+              f"{len(unreliable)}", flush=True)
+    for m in mutants:
+        again = [t for t in [*m.tests, *more.get(m.name, [])] if t in unreliable]
+        if m.status == "survived" and again:
+            m.status = fresh_run(work, module, source, m, again)
+            print(f"  {m.status:9} (fresh)  {module}:{m.line}  {m.name}", flush=True)
+
+
+def fresh_run(work: Path, module: str, source: bytes, m: Mutant, tests: list[str]) -> str:
+    """Run ``tests`` in a new process with the mutant written into the module: for the tests that could not
+    be trusted in the shared session."""
+    (work / module).write_bytes(apply(source, m))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                              cwd=work, env=_env(), capture_output=True, timeout=900, check=False)
+        if proc.returncode != 0:
+            (work / module).write_bytes(source)  # the same tests without the mutant: do they pass?
+            clean = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+                                   cwd=work, env=_env(), capture_output=True, timeout=900, check=False)
+            return "killed" if clean.returncode == 0 else "survived"
+        return "survived"
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    finally:
+        (work / module).write_bytes(source)
 
 
 def main() -> int:

@@ -65,3 +65,13 @@ def test_one_msal_app_serves_the_same_settings_and_a_new_one_follows_a_change(mi
     microsoft.default_scopes = "User.Read"
     microsoft.save()
     assert msal_app(microsoft) is not app
+
+
+def test_a_private_key_without_its_certificate_is_no_credential(microsoft: MicrosoftSettings) -> None:
+    key, _ = generate("membership platform test")
+    microsoft.credential = MicrosoftSettings.Credential.CERTIFICATE
+    microsoft.certificate_key = key  # the certificate itself was never stored
+    microsoft.save()
+    with pytest.raises(SignInFailure) as failure:
+        msal_app(microsoft)
+    assert failure.value.code == "invalid_client"
