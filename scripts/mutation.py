@@ -381,7 +381,7 @@ def run_module(work: Path, module: str, source: bytes, mutants: list[Mutant], li
                durations: dict[str, float], limit: int, quick: bool, also: list[str]) -> None:
     """Run the mutants of one module in one pytest session (scripts/mutation_runner.py), starting a new session
     after a mutant that timed out or crashed it."""
-    pending = [m for m in mutants if m.tests]
+    pending = [m for m in mutants if m.tests or also]
     breadth: defaultdict[str, int] = defaultdict(int)
     for tests in lines.values():
         for t in tests:
@@ -530,7 +530,7 @@ def main() -> int:
                     m.status = "unobservable"
                     continue
                 m.tests = sorted(covering_tests(m, tree, lines.get(module, {})))
-                if not m.tests:
+                if not m.tests and not args.also:
                     m.status = "uncovered"
             run_module(work, module, source, [m for m in mutants if m.status == ""], lines.get(module, {}),
                        durations, args.max_tests, args.quick, args.also or [])
