@@ -3,15 +3,17 @@
     python scripts/mutation.py [--module membership/identity.py ...] [--reuse-map] [--min-score 90]
 
 1. The repository (tracked and untracked, not ignored files) is copied to a temporary directory, where
-   every mutant is written; the working tree is never touched.
+   the tests run (and a mutant is written for a fresh-process run); the working tree is never touched.
 2. One coverage run of the suite (without tests/e2e and tests/emulator) with a context per test maps each
    line of the modules to the tests that run it, and records each test's duration (``var/mutation/``).
 3. Each module is parsed with ``ast`` and mutated one change at a time: comparison, boolean and arithmetic
    operators swapped, ``not`` dropped, ``if`` conditions made False, numbers and booleans changed, one
    element removed from a literal list, tuple or set, a keyword argument dropped, a call or an assignment
    statement deleted (keyword arguments only of the calls that carry a check, such as jwt.decode).
-4. For each mutant only the tests that run its lines are run (fastest first, ``-x``, with a timeout);
-   a failing or timed-out run kills the mutant.
+4. Each module's mutants run in one pytest session (scripts/mutation_runner.py swaps the functions' code in
+   place): a mutant meets first a selection of the tests that run its lines (the most targeted and the
+   fastest of each test module, ``-x``), then, if it survives, the rest of them; a failing or timed-out run
+   kills it. Tests the shared session cannot trust are run again in a fresh process for survivors.
 
 A mutant is named by its function and its change (``validate_id_token | 'iat' removed from [...]``), not by
 its line, so the names survive edits elsewhere in the file. docs/mutation.md lists the mutants no test can
