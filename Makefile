@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-postgres test-tools lint bench clean
+.PHONY: install demo test test-postgres test-tools lint bench clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: $(STAMP)
 	READ_DOT_ENV=false DEBUG=true VAR_DIR=$$(mktemp -d) \
 	FIELD_ENCRYPTION_KEY=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	$(VENV)/bin/mypy membership graphfns project emulator
+
+# Would a test notice a broken security check? Mutation testing of the sign-in, API-key and pass-through
+# code (docs/mutation.md): CPU-heavy, never part of `make test`. MUTATION_ARGS: e.g. --module membership/flows.py
+mutation: $(STAMP)
+	nice -n 15 $(PY) scripts/mutation.py $(MUTATION_ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -36,7 +36,8 @@ FIND_TIMES = ("Calendars.Read.Shared", "Calendars.ReadWrite.Shared")
 DATETIME = {"type": "string", "minLength": 10, "maxLength": 40,
             "pattern": r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:\d{2})?$",
             "description": "ISO 8601, e.g. 2026-12-01T09:00:00Z (no offset: in time_zone, else UTC)"}
-TIME_ZONE = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"^[^\r\n\"]*$",
+# Sent in the Prefer header: printable ASCII only (zone names are), or the request could not be sent at all.
+TIME_ZONE = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"^[ !#-~]*$",
              "description": "Windows or IANA zone for times in the answer, e.g. 'Pacific Standard Time'."}
 ITEM_ID = {"type": "string", "minLength": 1, "maxLength": 512}
 EMAIL = {"type": "string", "maxLength": 320, "pattern": r"^[^@\s]+@[^@\s]+$"}

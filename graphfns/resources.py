@@ -134,7 +134,7 @@ REQUEST_PARAMS: dict[str, Any] = {
     "body": {"type": "object", "description": "JSON body for POST, PATCH and PUT."},
     "headers": {"type": "object", "additionalProperties": False, "properties": {
         "ConsistencyLevel": {"type": "string", "enum": ["eventual"]},
-        "Prefer": {"type": "string", "maxLength": 200, "pattern": r"^[^\r\n]*$"},
+        "Prefer": {"type": "string", "maxLength": 200, "pattern": r"^[ -~]*$"},  # a header: printable ASCII
     }},
 }
 

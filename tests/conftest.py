@@ -20,7 +20,7 @@ from tests.support.browser import MemberBrowser
 from tests.support.members import Connect, seeded_user
 from tests.support.servers import PrivateRedis
 from tests.support.settings import CLIENT_ID, GUID
-from tests.support.workers import Workers, database_url
+from tests.support.workers import Workers, database_url, empty_queue
 
 
 @pytest.fixture(autouse=True)
@@ -134,6 +134,7 @@ def celery_worker_processes(django_db_setup: None, django_db_blocker: Any,
     """Two worker processes for the whole run (started on first use)."""
     with django_db_blocker.unblock():
         url = database_url()
+    empty_queue()  # tasks an earlier test queued without a worker must not run here
     env = {**os.environ, "DATABASE_URL": url, "MICROSOFT_CA_BUNDLE": emulator_server.ca_file,
            "DJANGO_SETTINGS_MODULE": "project.settings"}
     workers = Workers(env, 2)
@@ -142,11 +143,17 @@ def celery_worker_processes(django_db_setup: None, django_db_blocker: Any,
 
 
 @pytest.fixture
-def celery_workers(celery_worker_processes: Workers) -> Workers:
-    """The workers, with an empty queue: tasks other tests left behind would delay this one's."""
-    from project.celery import app
+def celery_queue() -> Iterator[None]:
+    """An empty task queue for a test that queues tasks, emptied again after it: a task left behind would
+    run later, in another test, on that test's workers."""
+    empty_queue()
+    yield
+    empty_queue()
 
-    app.control.purge()
+
+@pytest.fixture
+def celery_workers(celery_worker_processes: Workers, celery_queue: None) -> Workers:
+    """The workers, with an empty queue: tasks other tests left behind would delay this one's."""
     return celery_worker_processes
 
 

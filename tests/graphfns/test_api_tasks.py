@@ -27,6 +27,11 @@ from tests.support.api import post
 from tests.support.members import Connect
 
 
+@pytest.fixture(autouse=True)
+def _no_task_left_behind(celery_queue: None) -> None:
+    """Some tests here queue tasks with no worker to run them: none may wait for a later test's workers."""
+
+
 @pytest.fixture
 def eager() -> Iterator[None]:
     from graphfns.tasks import run_function

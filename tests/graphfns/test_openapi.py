@@ -55,6 +55,9 @@ HOSTILE_BODIES: dict[str, list[dict[str, Any]]] = {
                       {"params": {**PATCH_LEE, "body": {"jobTitle": nested(200)}}},
                       {"params": {"method": "GET", "path": "/users/lee\ud800@contoso.test/manager"}}],
     "calendar.request": [{"params": {"method": "GET", "path": "/users/lee@contoso.test/events/\udc00"}}],
+    # Text that ends up in a header (Prefer) must be sendable: once a generated time zone made this a 500.
+    "calendar.get_event": [{"params": {"user_id": "lee@contoso.test", "event_id": "AAMkAGIAAAoZDOFAAA=",
+                                       "time_zone": "\u0100 Standard Time"}}],
 }
 
 
@@ -69,8 +72,10 @@ def test_generated_requests_never_get_a_server_error(live_server: Any, connect: 
     for result in schema.get_all_operations():
         operation = result.ok()
 
+        # derandomize: the same cases on every run (a seed fixed by the test), so a failure is reproducible;
+        # a case found once that made a 500 goes into HOSTILE_BODIES to stay.
         @settings(max_examples=25, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+                  suppress_health_check=list(HealthCheck), derandomize=True)
         @given(case=operation.as_strategy())
         def run(case: Any) -> None:
             if isinstance(case.body, dict) and case.body.get("auth_user_id") == 1:

@@ -16,3 +16,10 @@ def database_url() -> str:
         return f"sqlite:///{s['NAME']}"
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def empty_queue() -> None:
+    """Drop every task waiting in the broker's queues."""
+    from project.celery import app
+
+    app.control.purge()
