@@ -1,11 +1,11 @@
 """Recording function calls without slowing them down.
 
 By default entries are written behind: ``record`` queues the row and a writer thread inserts
-queued rows in batches (gathered for up to half a second) on its own database connection, so a
-call pays microseconds, not an INSERT. ``flush()`` ends the gathering at once and waits until
-everything queued is stored; it runs at interpreter exit and at the end of each background task,
-so a short process (the CLI) does not wait out the batching window. With
-GRAPH_CALL_LOG_WRITE_BEHIND off, ``record`` inserts at once.
+queued rows in batches (gathered for up to half a second) on its own database connection, closed
+whenever the queue runs dry, so a call pays microseconds, not an INSERT. ``flush()`` ends the
+gathering at once and waits until everything queued is stored; it runs at interpreter exit and at
+the end of each background task, so a short process (the CLI) does not wait out the batching
+window. With GRAPH_CALL_LOG_WRITE_BEHIND off, ``record`` inserts at once.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ def _write_forever() -> None:
             log.exception("Could not store %d function call log entries", len(entries))
             connection.close()
         finally:
+            if _queue.empty():
+                connection.close()  # idle: hold no database session (nor a SQLite lock) between bursts
             for _ in rows:
                 _queue.task_done()
 
