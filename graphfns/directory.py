@@ -40,7 +40,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from graphfns.app_tokens import AppTokenCache
-from graphfns.client import GraphClient, graph_failure
+from graphfns.client import BATCH_LIMIT, GraphClient, graph_failure
 from graphfns.conf import conf
 from graphfns.errors import FunctionError
 from graphfns.models import DirectorySync, DirectorySyncRun
@@ -156,8 +156,10 @@ class SyncRun:
         """Apply the role mappings to these members, 20 to a $batch; a member is counted updated once."""
         updated = set() if updated is None else updated
         self.handled |= {a.pk for a in to_map}
-        for start in range(0, len(to_map), 20):
-            chunk = to_map[start:start + 20]
+        # A group of members per $batch request (the client splits it further when a member needs
+        # several checkMemberGroups calls): a failed request costs only its own group.
+        for start in range(0, len(to_map), BATCH_LIMIT):
+            chunk = to_map[start:start + BATCH_LIMIT]
             try:
                 changed, failed = self.apply_mappings(chunk)
             except FunctionError as exc:

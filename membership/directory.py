@@ -98,10 +98,7 @@ def deactivate(account: MicrosoftAccount, why: MicrosoftAccount.Left) -> bool:
         if member.is_active:
             member.is_active = False
             member.save(update_fields=["is_active"])
-        account.access_token = ""  # type: ignore[assignment]
-        account.refresh_token = ""  # type: ignore[assignment]
-        account.access_token_expires_at = None
-        account.status = MicrosoftAccount.Status.REVOKED
+        account.revoke_tokens()
         account.last_error = reason
         account.left_directory = why
         account.left_directory_at = timezone.now()

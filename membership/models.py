@@ -582,14 +582,18 @@ class MicrosoftAccount(models.Model):
         """
         with transaction.atomic():
             MicrosoftAccount.objects.select_for_update().only("pk").get(pk=self.pk)
-            # (django-stubs types the untyped encrypted field as the field class itself.)
-            self.access_token = ""  # type: ignore[assignment]
-            self.refresh_token = ""  # type: ignore[assignment]
-            self.access_token_expires_at = None
             self.granted_scopes = ""
-            self.status = MicrosoftAccount.Status.REVOKED
-            self.save(update_fields=["access_token", "refresh_token", "access_token_expires_at", "granted_scopes",
-                                     "status", "updated_at"])
+            self.save(update_fields=[*self.revoke_tokens(), "granted_scopes", "updated_at"])
+
+    def revoke_tokens(self) -> list[str]:
+        """Drop the tokens and mark the account revoked, unsaved; the fields changed. The caller holds the
+        row's lock and saves (disconnect(), and the directory sync's deactivation)."""
+        # (django-stubs types the untyped encrypted field as the field class itself.)
+        self.access_token = ""  # type: ignore[assignment]
+        self.refresh_token = ""  # type: ignore[assignment]
+        self.access_token_expires_at = None
+        self.status = MicrosoftAccount.Status.REVOKED
+        return ["access_token", "refresh_token", "access_token_expires_at", "status"]
 
 
 class RefreshSweep(models.Model):

@@ -96,13 +96,7 @@ def _assignments(emu: Emulator, req: Request, caller: Caller, keep: Any) -> Resp
         items = [a for a in items if predicate(a)]
     if select:
         items = [{f: a[f] for f in select} for a in items]
-    top = odata.parse_top(req, 100, 999)
-    chunk, link = odata.page_by_skiptoken(emu, req, items, top)
-    body: dict[str, Any] = {"@odata.context": odata.context("appRoleAssignments", select)}
-    if link:
-        body["@odata.nextLink"] = link
-    body["value"] = chunk
-    return ok(req, body)
+    return ok(req, odata.directory_page(emu, req, items, "appRoleAssignments", select))
 
 
 # -- service principals -----------------------------------------------------------------------------

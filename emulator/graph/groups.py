@@ -85,13 +85,7 @@ def _select(req: Request, known: set[str], type_name: str = "directoryObject") -
 
 
 def _page(emu: Emulator, req: Request, items: list[dict[str, Any]], fragment: str) -> Response:
-    top = odata.parse_top(req, 100, 999)
-    chunk, link = odata.page_by_skiptoken(emu, req, items, top)
-    body: dict[str, Any] = {"@odata.context": odata.context(fragment)}
-    if link:
-        body["@odata.nextLink"] = link
-    body["value"] = chunk
-    return ok(req, body)
+    return ok(req, odata.directory_page(emu, req, items, fragment))
 
 
 def _group_or_404(caller: Caller, key: str) -> dict[str, Any]:
@@ -111,13 +105,7 @@ def list_groups(emu: Emulator, req: Request, caller: Caller) -> Response:
     predicate = odata.parse_filter(req.query.get("$filter"), odata.FilterRules(
         properties=FILTERABLE, resource="Group", functions={"startswith"}))
     groups = [g for g in caller.tenant["groups"] if predicate is None or predicate(g)]
-    top = odata.parse_top(req, 100, 999)
-    chunk, link = odata.page_by_skiptoken(emu, req, groups, top)
-    body: dict[str, Any] = {"@odata.context": odata.context("groups", select)}
-    if link:
-        body["@odata.nextLink"] = link
-    body["value"] = [group_view(g, select) for g in chunk]
-    return ok(req, body)
+    return ok(req, odata.directory_page(emu, req, groups, "groups", select, lambda g: group_view(g, select)))
 
 
 @graph_route("GET", "/groups/{gid}")

@@ -455,6 +455,18 @@ def page_by_skiptoken(emu: Emulator, req: Request, items: list[Item], top: int) 
     return chunk, link
 
 
+def directory_page(emu: Emulator, req: Request, items: list[Item], fragment: str, select: list[str] | None = None,
+                   view: Callable[[Item], Item] | None = None) -> dict[str, Any]:
+    """One page of a directory collection as Graph answers it: $top 100 by default (999 at most),
+    ``@odata.nextLink`` with a $skiptoken while more remain; ``view`` shapes each item of the page."""
+    chunk, link = page_by_skiptoken(emu, req, items, parse_top(req, 100, 999))
+    body: dict[str, Any] = {"@odata.context": context(fragment, select)}
+    if link:
+        body["@odata.nextLink"] = link
+    body["value"] = [view(item) for item in chunk] if view else chunk
+    return body
+
+
 def page_by_skip(emu: Emulator, req: Request, items: list[Item], top: int) -> tuple[list[Item], str | None]:
     raw = req.query.get("$skip", "0")
     try:

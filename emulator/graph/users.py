@@ -405,16 +405,6 @@ def remove_manager(emu: Emulator, req: Request, caller: Caller) -> Response:
     return no_content(req)
 
 
-def _collection(emu: Emulator, req: Request, items: list[dict[str, Any]], fragment: str) -> Response:
-    top = odata.parse_top(req, 100, 999)
-    chunk, link = odata.page_by_skiptoken(emu, req, items, top)
-    body: dict[str, Any] = {"@odata.context": odata.context(fragment)}
-    if link:
-        body["@odata.nextLink"] = link
-    body["value"] = chunk
-    return ok(req, body)
-
-
 @graph_route("GET", "/me/directReports", "/users/{id}/directReports")
 def direct_reports(emu: Emulator, req: Request, caller: Caller) -> Response:
     precheck(req, caller, USERS_READ)
@@ -422,4 +412,4 @@ def direct_reports(emu: Emulator, req: Request, caller: Caller) -> Response:
     require_read(caller, user)
     select = odata.parse_select(req, KNOWN_PROPERTIES, "user")
     reports = [view(u, select, True) for u in caller.tenant["users"] if u.get("manager") == user["id"]]
-    return _collection(emu, req, reports, "directoryObjects")
+    return ok(req, odata.directory_page(emu, req, reports, "directoryObjects"))
